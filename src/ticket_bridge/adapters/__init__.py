@@ -1,0 +1,1 @@
+"""Tracker adapters: each implements the Protocols that ``ticket_bridge.bridge`` defines."""

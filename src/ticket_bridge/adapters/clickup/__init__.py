@@ -1,0 +1,1 @@
+"""ClickUp adapter: native ClickUp values to and from the canonical ticket."""

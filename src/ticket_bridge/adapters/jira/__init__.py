@@ -1,0 +1,1 @@
+"""Jira Cloud adapter: native Jira values to and from the canonical ticket."""

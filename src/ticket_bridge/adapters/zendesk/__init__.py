@@ -1,0 +1,1 @@
+"""Zendesk Support adapter: native Zendesk values to and from the canonical ticket."""

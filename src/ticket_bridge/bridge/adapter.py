@@ -1,0 +1,118 @@
+"""The contract every tracker adapter implements, in native terms.
+
+Adapters speak native values (a Jira status name, a Zendesk ``due_at``); the reconciler turns them
+into canonical values through the adapter's ``translation``, and compares native values with each
+ref's base, never canonical with canonical.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from pydantic import AwareDatetime
+
+from ticket_bridge.bridge.model import Comment, Field, Frozen, Json, Person, Visibility
+from ticket_bridge.bridge.translation import Translation
+
+
+class NativeTicket(Frozen):
+    """One ticket as a tracker holds it, after a read or a write."""
+
+    id: str
+    fields: dict[Field, Json]
+    kind: Json = None
+    requester: str | None = None
+    updated_at: AwareDatetime
+    correlation_key: str | None = None
+
+
+class Draft(Frozen):
+    """What a counterpart is created with: native field values, native kind and the correlation key."""
+
+    fields: dict[Field, Json]
+    kind: Json = None
+    requester: str | None = None
+    correlation_key: str
+
+
+class NativeComment(Frozen):
+    """A comment as a tracker holds it; ``mirror_of`` is set when it carries our mirror marker."""
+
+    id: str
+    author: Person
+    body: str
+    visibility: Visibility
+    created_at: AwareDatetime
+    mirror_of: str | None = None
+
+
+class Mirror(Frozen):
+    """A comment to post as a mirror of ``comment``, with the visibility the rules chose."""
+
+    comment: Comment
+    visibility: Visibility
+
+
+class Changes(Frozen):
+    """One pass over a tracker's change feed: ticket ids changed since the cursor, and the new cursor."""
+
+    ids: tuple[str, ...]
+    cursor: str
+
+
+class Hint(Frozen):
+    """What a verified webhook delivery says: this ticket changed; read it."""
+
+    tracker: str
+    ticket_id: str
+    delivery_id: str
+
+
+class Adapter(Protocol):
+    """One tracker instance. Errors are raised as ``bridge.errors`` types, translated at this boundary."""
+
+    @property
+    def name(self) -> str:
+        """The instance name from the config (``zendesk``, ``jira-eng``)."""
+
+    @property
+    def customer_facing(self) -> bool:
+        """Whether requesters read this tracker: internal content never reaches it as public."""
+
+    @property
+    def internal_comments(self) -> bool:
+        """Whether this tracker can hold a comment only agents see."""
+
+    @property
+    def translation(self) -> Translation: ...
+
+    @property
+    def fields(self) -> frozenset[Field]:
+        """The canonical fields this tracker can hold and write."""
+
+    def read(self, ticket_id: str) -> NativeTicket: ...
+
+    def changes(self, cursor: str | None) -> Changes:
+        """Tickets changed since ``cursor`` (None: the first poll, from the configured start).
+
+        Pages may overlap; the caller dedupes and commits the returned cursor only after a clean pass.
+        """
+
+    def find(self, correlation_key: str) -> NativeTicket | None:
+        """The ticket carrying this correlation key, so a retried create finds the first one."""
+
+    def create(self, draft: Draft) -> NativeTicket:
+        """Create a ticket, or return the one that already carries ``draft.correlation_key``."""
+
+    def update(self, ticket_id: str, patch: Mapping[Field, Json]) -> NativeTicket:
+        """Write native values and return the ticket as it stands after the write."""
+
+    def comments(self, ticket_id: str) -> Sequence[NativeComment]:
+        """Every comment of the ticket, oldest first, with mirror markers parsed."""
+
+    def add_comment(self, ticket_id: str, mirror: Mirror) -> NativeComment:
+        """Post a mirror with its attribution line and marker."""
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> Sequence[Hint]:
+        """Verify a delivery and say what it names; raise ``WebhookRejected`` for a bad one."""

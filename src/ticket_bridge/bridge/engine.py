@@ -1,0 +1,205 @@
+"""One sync pass and running passes to quiescence: polls, inbox, retries, parking, dead letters.
+
+The engine decides what to reconcile and what a failure means for a link; the reconciler
+decides what a link's tickets should hold. Every outcome is a typed event; nothing is printed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Iterator, Mapping
+
+from ticket_bridge.bridge.adapter import Adapter
+from ticket_bridge.bridge.errors import (
+    Conflict,
+    NotFound,
+    ParkLink,
+    Permanent,
+    TrackerError,
+)
+from ticket_bridge.bridge.events import (
+    WRITES,
+    CursorCommitted,
+    DeadLettered,
+    Event,
+    LinkFailed,
+    LinkParked,
+    PassFinished,
+    PollFailed,
+)
+from ticket_bridge.bridge.policy import SyncPolicy
+from ticket_bridge.bridge.reconcile import Reconciler
+from ticket_bridge.bridge.retry import CallRetry
+from ticket_bridge.bridge.store import Store
+
+CONFLICT_REMERGES = 3
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Engine:
+    def __init__(
+        self,
+        store: Store,
+        adapters: Mapping[str, Adapter],
+        policy: SyncPolicy,
+        *,
+        retry: CallRetry | None = None,
+        clock: Callable[[], dt.datetime] = _utcnow,
+    ) -> None:
+        self.store = store
+        self.adapters = dict(adapters)
+        self.policy = policy
+        self.retry = retry or CallRetry(policy.retry)
+        self.clock = clock
+        self.reconciler = Reconciler(store, self.adapters, policy, self.retry, clock)
+
+    # -- one link --------------------------------------------------------------------------
+
+    def sync_link(self, link_id: int) -> Iterator[Event]:
+        """Reconcile one link; what a failure means (retry later, park, dead letter) is decided here."""
+        link = self.store.link(link_id)
+        if link is None or link.state != "active":
+            return
+        try:
+            for attempt in range(1, CONFLICT_REMERGES + 1):
+                try:
+                    yield from self.reconciler.reconcile(link_id)
+                    break
+                except Conflict:
+                    if attempt == CONFLICT_REMERGES:
+                        raise
+        except ParkLink as exc:
+            self.store.park(link_id, exc.reason)
+            yield LinkParked(link=link.key, reason=exc.reason)
+            return
+        except TrackerError as exc:
+            yield from self._failed(link_id, link.key, link.failures + 1, exc)
+            return
+        if link.failures:
+            self.store.note_success(link_id)
+
+    def _failed(self, link_id: int, key: str, attempt: int, exc: TrackerError) -> Iterator[Event]:
+        error = str(exc)
+        if isinstance(exc, Permanent) or attempt >= self.policy.retry.link_attempts:
+            self.store.note_failure(link_id, self.clock())
+            self.store.dead_letter(link_id, attempt, error)
+            yield DeadLettered(link=key, attempts=attempt, error=error)
+            return
+        retry_at = self.clock() + dt.timedelta(seconds=self.retry.link_delay(attempt, exc))
+        self.store.note_failure(link_id, retry_at)
+        yield LinkFailed(link=key, attempt=attempt, error=error, retry_at=retry_at)
+
+    def sync_ticket(self, tracker: str, ticket_id: str) -> Iterator[Event]:
+        """A ticket changed: reconcile its link, or adopt it when unlinked."""
+        link = self.store.link_for(tracker, ticket_id)
+        if link is None:
+            adapter = self.adapters[tracker]
+            try:
+                native = self.retry(lambda: adapter.read(ticket_id))
+            except NotFound:
+                return
+            link_id, events = self.reconciler.adopt(tracker, native)
+            yield from events
+            if link_id is None:
+                return
+            link = self.store.link(link_id)
+            if link is None:
+                return
+        if link.retry_at is not None and link.retry_at > self.clock():
+            return
+        yield from self.sync_link(link.id)
+
+    # -- passes ----------------------------------------------------------------------------
+
+    def poll(self, tracker: str) -> Iterator[Event]:
+        """One pass over a tracker's change feed; the cursor is committed only after a clean pass."""
+        adapter = self.adapters[tracker]
+        stored = self.store.cursor(tracker)
+        try:
+            changes = self.retry(lambda: adapter.changes(stored[0] if stored else None))
+        except TrackerError as exc:
+            yield PollFailed(tracker=tracker, error=str(exc))
+            return
+        clean = True
+        for ticket_id in dict.fromkeys(changes.ids):
+            try:
+                yield from self.sync_ticket(tracker, ticket_id)
+            except TrackerError as exc:
+                clean = False
+                yield PollFailed(tracker=tracker, error=str(exc))
+        if clean and (stored is None or stored[0] != changes.cursor):
+            self.store.set_cursor(tracker, changes.cursor)
+            yield CursorCommitted(tracker=tracker, cursor=changes.cursor)
+
+    def drain_inbox(self) -> Iterator[Event]:
+        """Webhook hints stored by the receivers: read the tickets they name and reconcile."""
+        items = self.store.pending()
+        settled: list[int] = []
+        for item in items:
+            if item.tracker not in self.adapters:
+                settled.append(item.id)
+                continue
+            try:
+                yield from self.sync_ticket(item.tracker, item.ticket_id)
+            except TrackerError as exc:
+                yield PollFailed(tracker=item.tracker, error=str(exc))
+                continue
+            settled.append(item.id)
+        self.store.done(settled)
+
+    def retry_due(self) -> Iterator[Event]:
+        now = self.clock()
+        for link in self.store.links(state="active"):
+            if link.failures and (link.retry_at is None or link.retry_at <= now):
+                yield from self.sync_link(link.id)
+
+    def run_pass(self) -> Iterator[Event]:
+        writes = failures = 0
+        for event in self._pass_events():
+            if isinstance(event, WRITES):
+                writes += 1
+            elif isinstance(event, LinkFailed | PollFailed | DeadLettered):
+                failures += 1
+            yield event
+        waiting = sum(1 for link in self.store.links(state="active") if link.failures)
+        yield PassFinished(writes=writes, failures=failures, waiting=waiting)
+
+    def _pass_events(self) -> Iterator[Event]:
+        yield from self.drain_inbox()
+        for tracker in self.adapters:
+            yield from self.poll(tracker)
+        yield from self.retry_due()
+
+    def run_until_quiet(
+        self, max_passes: int = 20, wait: Callable[[float], None] = time.sleep
+    ) -> Iterator[Event]:
+        """Passes until one writes nothing and no link waits for a retry (or ``max_passes``).
+
+        When the only work left is links backing off, ``wait`` is called until the first is due.
+        """
+        for _ in range(max_passes):
+            last: PassFinished | None = None
+            for event in self.run_pass():
+                if isinstance(event, PassFinished):
+                    last = event
+                yield event
+            if last is None or last.writes or last.failures:
+                continue
+            if not last.waiting:
+                return
+            due = [
+                link.retry_at
+                for link in self.store.links(state="active")
+                if link.failures and link.retry_at is not None
+            ]
+            if due:
+                wait(max(0.0, (min(due) - self.clock()).total_seconds()))
+
+    def sweep(self) -> Iterator[Event]:
+        """Reconcile every active link, changed or not: the safety net behind feeds and webhooks."""
+        for link_id in self.store.link_ids():
+            yield from self.sync_link(link_id)

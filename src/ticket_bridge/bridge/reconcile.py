@@ -1,0 +1,430 @@
+"""Reconcile one link: read every ref, merge field by field against each ref's base, write the result.
+
+DESIGN.md "Reconcile, per link". The invariants it keeps:
+- a change is a native value that differs from that ref's base; an echo of our own write is not one;
+- after every remote write the new base is stored before the next write starts, so a crash
+  repeats at most one idempotent write;
+- every ref is brought to the canonical value, not only the refs that changed, so a pass
+  interrupted half-way finishes on the next one;
+- comments are an append-only set mirrored exactly once, found again by their marker after a crash.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from ticket_bridge.bridge import lifecycle
+from ticket_bridge.bridge.adapter import Adapter, Draft, Mirror, NativeComment, NativeTicket
+from ticket_bridge.bridge.comments import mirror_visibility
+from ticket_bridge.bridge.errors import NotFound, ParkLink
+from ticket_bridge.bridge.events import (
+    CommentMirrored,
+    CommentWithheld,
+    ConflictSettled,
+    CounterpartCreated,
+    CounterpartWithheld,
+    Event,
+    FieldPropagated,
+    LinkCreated,
+)
+from ticket_bridge.bridge.model import Comment, Field, Json, Kind, Ref, Ticket
+from ticket_bridge.bridge.policy import SyncPolicy
+from ticket_bridge.bridge.retry import CallRetry
+from ticket_bridge.bridge.store import AuditEntry, ConflictEntry, LinkRecord, RefRecord, Store
+
+_UNSEEN = object()
+
+
+def _json(value: Any) -> Json:
+    """A canonical field value as it goes into the audit log and events."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+class Reconciler:
+    def __init__(
+        self,
+        store: Store,
+        adapters: Mapping[str, Adapter],
+        policy: SyncPolicy,
+        retry: CallRetry,
+        clock: Callable[[], dt.datetime],
+    ) -> None:
+        self.store = store
+        self.adapters = adapters
+        self.policy = policy
+        self.retry = retry
+        self.clock = clock
+
+    def _adapter(self, tracker: str) -> Adapter:
+        try:
+            return self.adapters[tracker]
+        except KeyError:
+            raise ParkLink(
+                f"tracker {tracker!r} is linked here but not configured: add it back to the config "
+                "or unlink it"
+            ) from None
+
+    # -- adopting tickets the bridge has not linked yet ------------------------------------
+
+    def adopt(self, tracker: str, native: NativeTicket) -> tuple[int | None, list[Event]]:
+        """An unlinked ticket seen in a feed: join the link its correlation key names, or route it.
+
+        Returns the link to reconcile next (None when nothing routes it).
+        """
+        adapter = self._adapter(tracker)
+        if native.correlation_key is not None:
+            link = self.store.link_by_key(native.correlation_key)
+            if link is not None:
+                if tracker not in link.refs:
+                    self.store.add_ref(
+                        link.id,
+                        RefRecord(
+                            tracker=tracker,
+                            native_id=native.id,
+                            base={f.value: v for f, v in native.fields.items()},
+                            remote_updated=native.updated_at,
+                        ),
+                        [_audit_link(tracker, native.id, "found by its correlation key")],
+                    )
+                return link.id, []
+        translation = adapter.translation
+        kind = translation.kind_of(native.kind)
+        ticket = self._canonical_from(adapter, native, kind)
+        targets = self.policy.route_targets(tracker, kind, ticket.status)
+        if not targets:
+            return None, []
+        key = native.correlation_key or f"{tracker}:{native.id}"
+        link = self.store.create_link(
+            key,
+            ticket,
+            RefRecord(
+                tracker=tracker,
+                native_id=native.id,
+                base={f.value: v for f, v in native.fields.items()},
+                remote_updated=native.updated_at,
+            ),
+            _audit_link(tracker, native.id, "new ticket matched a route"),
+        )
+        events: list[Event] = [LinkCreated(link=key, source=f"{tracker}:{native.id}")]
+        for target in targets:
+            target_adapter = self.adapters.get(target)
+            if target_adapter is not None and not lifecycle.creatable_in(
+                kind, customer_facing=target_adapter.customer_facing
+            ):
+                events.append(
+                    CounterpartWithheld(
+                        link=key,
+                        target=target,
+                        reason=f"a {kind} ticket is never created in customer-facing {target}",
+                    )
+                )
+        return link.id, events
+
+    def _canonical_from(self, adapter: Adapter, native: NativeTicket, kind: Kind) -> Ticket:
+        translation = adapter.translation
+        values: dict[str, Any] = {"kind": kind, "requester": native.requester}
+        for field in self.policy.synced:
+            if field in native.fields:
+                value = translation.to_canonical(field, native.fields[field], None)
+                if field is Field.STATUS:
+                    value = lifecycle.accept(kind, None, value)
+                values[field.value] = value
+        values.setdefault("title", "")
+        return Ticket.model_validate(values)
+
+    # -- the per-link reconcile ------------------------------------------------------------
+
+    def reconcile(self, link_id: int) -> Iterator[Event]:
+        link = self.store.link(link_id)
+        if link is None or link.state != "active":
+            return
+        snaps: dict[str, NativeTicket] = {}
+        for tracker, ref in link.refs.items():
+            adapter = self._adapter(tracker)
+            try:
+                snaps[tracker] = self.retry(lambda a=adapter, r=ref: a.read(r.native_id))
+            except NotFound as exc:
+                raise ParkLink(
+                    f"{tracker}:{ref.native_id} no longer exists (deleted or moved); "
+                    f"unlink it or link the ticket that replaced it"
+                ) from exc
+
+        canonical, merge_events = self._merge(link, snaps)
+        yield from merge_events
+        yield from self._create_counterparts(link, canonical, snaps)
+        yield from self._write(link, canonical, snaps)
+        yield from self._sync_comments(link, snaps)
+
+    def _merge(
+        self, link: LinkRecord, snaps: Mapping[str, NativeTicket]
+    ) -> tuple[Ticket, list[Event]]:
+        """Per field: which refs changed since their base, and what the canonical value becomes."""
+        current = link.canonical
+        updates: dict[str, Any] = {}
+        audits: list[AuditEntry] = []
+        conflicts: list[ConflictEntry] = []
+        events: list[Event] = []
+        for field in self.policy.synced:
+            now = getattr(current, field.value)
+            proposals: dict[str, Any] = {}
+            for tracker, snap in snaps.items():
+                if field not in snap.fields:
+                    continue
+                native = snap.fields[field]
+                base = link.refs[tracker].base.get(field.value, _UNSEEN)
+                if base is not _UNSEEN and native == base:
+                    continue
+                value = self._adapter(tracker).translation.to_canonical(field, native, now)
+                if field is Field.STATUS:
+                    value = lifecycle.accept(link.kind, now, value)
+                if value != now:
+                    proposals[tracker] = value
+            if not proposals:
+                continue
+            winner, conflict = self._settle(field, proposals, snaps)
+            new = proposals[winner]
+            updates[field.value] = new
+            reason = f"changed in {winner}"
+            if conflict is not None:
+                conflicts.append(conflict)
+                reason += f", won a conflict by {conflict.policy}"
+                events.append(
+                    ConflictSettled(
+                        link=link.key,
+                        field=field.value,
+                        candidates=conflict.candidates,
+                        winner=winner,
+                        policy=conflict.policy,
+                    )
+                )
+            if field is Field.STATUS and lifecycle.is_reopen(now, new):
+                reason += " (a reopen)"
+            audits.append(
+                AuditEntry(
+                    field=field.value,
+                    source=winner,
+                    target=None,
+                    old=_json(now),
+                    new=_json(new),
+                    reason=reason,
+                )
+            )
+        canonical = current.model_copy(update=updates) if updates else current
+        bases = {
+            tracker: RefRecord(
+                tracker=tracker,
+                native_id=link.refs[tracker].native_id,
+                base={f.value: v for f, v in snap.fields.items()},
+                remote_updated=snap.updated_at,
+            )
+            for tracker, snap in snaps.items()
+        }
+        if updates or any(bases[t] != link.refs[t] for t in bases):
+            self.store.save_merge(link.id, canonical, bases, audits, conflicts)
+        return canonical, events
+
+    def _settle(
+        self, field: Field, proposals: Mapping[str, Any], snaps: Mapping[str, NativeTicket]
+    ) -> tuple[str, ConflictEntry | None]:
+        """One winner among the refs that changed; a conflict when they disagree."""
+        latest = max(proposals, key=lambda t: (snaps[t].updated_at, t))
+        if len({_json(v) for v in proposals.values()}) == 1:
+            return latest, None
+        rule = self.policy.field(field)
+        winner = rule.owner if rule.owner in proposals else latest
+        assert winner is not None
+        return winner, ConflictEntry(
+            field=field.value,
+            candidates={t: _json(v) for t, v in sorted(proposals.items())},
+            winner=winner,
+            policy=rule.name,
+        )
+
+    def _create_counterparts(
+        self, link: LinkRecord, canonical: Ticket, snaps: dict[str, NativeTicket]
+    ) -> Iterator[Event]:
+        targets = self.policy.route_targets(link.origin, link.kind, canonical.status)
+        for target in targets:
+            if target in snaps or target in link.refs:
+                continue
+            adapter = self._adapter(target)
+            if not lifecycle.creatable_in(link.kind, customer_facing=adapter.customer_facing):
+                continue
+            translation = adapter.translation
+            draft = Draft(
+                fields={
+                    f: translation.to_native(f, getattr(canonical, f.value), None)
+                    for f in self.policy.synced
+                    if f in adapter.fields
+                },
+                kind=translation.native_kind(link.kind),
+                requester=canonical.requester,
+                correlation_key=link.key,
+            )
+            created = adapter.create(draft)
+            self.store.add_ref(
+                link.id,
+                RefRecord(
+                    tracker=target,
+                    native_id=created.id,
+                    base={f.value: v for f, v in created.fields.items()},
+                    remote_updated=created.updated_at,
+                ),
+                [_audit_link(target, created.id, f"counterpart created by a route from {link.origin}")],
+            )
+            snaps[target] = created
+            yield CounterpartCreated(link=link.key, target=target, ref=f"{target}:{created.id}")
+
+    def _write(
+        self, link: LinkRecord, canonical: Ticket, snaps: dict[str, NativeTicket]
+    ) -> Iterator[Event]:
+        """Bring every ref to the canonical value, recording each base right after its write."""
+        for tracker, snap in snaps.items():
+            adapter = self._adapter(tracker)
+            translation = adapter.translation
+            patch: dict[Field, Json] = {}
+            olds: dict[Field, Json] = {}
+            for field in self.policy.synced:
+                if field not in adapter.fields:
+                    continue
+                have = snap.fields.get(field)
+                want = translation.to_native(field, getattr(canonical, field.value), have)
+                if want != have:
+                    patch[field] = want
+                    olds[field] = have
+            if not patch:
+                continue
+            native_id = snap.id
+            after = self.retry(lambda a=adapter, i=native_id, p=patch: a.update(i, p))
+            for field in patch:
+                landed = translation.to_canonical(
+                    field, after.fields.get(field), getattr(canonical, field.value)
+                )
+                if landed != getattr(canonical, field.value):
+                    raise ParkLink(
+                        f"{tracker}:{native_id} did not take {field.value} "
+                        f"{patch[field]!r}: it holds {after.fields.get(field)!r}"
+                    )
+            audits = [
+                AuditEntry(
+                    field=field.value,
+                    source=None,
+                    target=tracker,
+                    old=olds[field],
+                    new=after.fields.get(field),
+                    reason=f"brought to canonical {_json(getattr(canonical, field.value))}",
+                )
+                for field in patch
+            ]
+            self.store.record_write(
+                link.id,
+                RefRecord(
+                    tracker=tracker,
+                    native_id=native_id,
+                    base={f.value: v for f, v in after.fields.items()},
+                    remote_updated=after.updated_at,
+                ),
+                audits,
+            )
+            snaps[tracker] = after
+            for field in patch:
+                yield FieldPropagated(
+                    link=link.key,
+                    field=field.value,
+                    source=None,
+                    target=tracker,
+                    old=olds[field],
+                    new=after.fields.get(field),
+                    reason=f"canonical {field.value} is {_json(getattr(canonical, field.value))}",
+                )
+
+    def _sync_comments(
+        self, link: LinkRecord, snaps: Mapping[str, NativeTicket]
+    ) -> Iterator[Event]:
+        known = self.store.comment_map(link.id)
+        seen = {(tracker, nid) for (_, tracker), (nid, _) in known.items() if nid is not None}
+        comments = {c.id: c for c in self.store.comments(link.id)}
+        natives: dict[str, list[NativeComment]] = {}
+        for tracker, snap in snaps.items():
+            adapter = self._adapter(tracker)
+            natives[tracker] = list(self.retry(lambda a=adapter, i=snap.id: a.comments(i)))
+
+        for tracker, items in natives.items():
+            for item in items:
+                if (tracker, item.id) in seen:
+                    continue
+                if item.mirror_of is not None:
+                    if item.mirror_of in comments and (item.mirror_of, tracker) not in known:
+                        self.store.map_comment(link.id, item.mirror_of, tracker, item.id, "posted")
+                        known[(item.mirror_of, tracker)] = (item.id, "posted")
+                    continue
+                comment = Comment(
+                    id=f"{tracker}:{item.id}",
+                    author=item.author,
+                    body=item.body,
+                    visibility=item.visibility,
+                    created_at=item.created_at,
+                    origin=Ref(tracker=tracker, id=item.id),
+                )
+                if comment.id in comments:
+                    continue
+                self.store.add_comment(link.id, comment)
+                comments[comment.id] = comment
+                known[(comment.id, tracker)] = (item.id, "origin")
+
+        for comment in sorted(comments.values(), key=lambda c: (c.created_at, c.id)):
+            source = self.adapters.get(comment.origin.tracker)
+            for tracker, snap in snaps.items():
+                if (comment.id, tracker) in known:
+                    continue
+                target = self._adapter(tracker)
+                visibility = mirror_visibility(
+                    comment,
+                    source=comment.origin.tracker,
+                    source_customer_facing=source.customer_facing if source else False,
+                    target_customer_facing=target.customer_facing,
+                    target_internal_comments=target.internal_comments,
+                    public_from=self.policy.comments.public_from,
+                )
+                if visibility is None:
+                    reason = f"internal comment withheld from customer-facing {tracker}"
+                    self.store.map_comment(
+                        link.id,
+                        comment.id,
+                        tracker,
+                        None,
+                        "withheld",
+                        [AuditEntry(field="comment", source=comment.origin.tracker, target=tracker,
+                                    old=None, new=comment.id, reason=reason)],
+                    )
+                    known[(comment.id, tracker)] = (None, "withheld")
+                    yield CommentWithheld(
+                        link=link.key, comment=comment.id, target=tracker, reason=reason
+                    )
+                    continue
+                posted = target.add_comment(snap.id, Mirror(comment=comment, visibility=visibility))
+                self.store.map_comment(
+                    link.id,
+                    comment.id,
+                    tracker,
+                    posted.id,
+                    "posted",
+                    [AuditEntry(field="comment", source=comment.origin.tracker, target=tracker,
+                                old=None, new=comment.id,
+                                reason=f"mirrored as {visibility} comment {posted.id}")],
+                )
+                known[(comment.id, tracker)] = (posted.id, "posted")
+                yield CommentMirrored(
+                    link=link.key, comment=comment.id, target=tracker, visibility=visibility.value
+                )
+
+
+def _audit_link(tracker: str, native_id: str, reason: str) -> AuditEntry:
+    return AuditEntry(
+        field="link", source=tracker, target=None, old=None, new=f"{tracker}:{native_id}", reason=reason
+    )
+

@@ -1,0 +1,678 @@
+"""The state store: links, per-ref bases, comment map, cursors, inbox, audit, conflicts, dead letters.
+
+SQLite (WAL) by default, PostgreSQL by URL; the schema is only ever changed by Alembic migrations.
+Every method is one transaction, so a crash leaves either all of a step or none of it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sqlite3
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from pydantic import AwareDatetime
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+
+from ticket_bridge.bridge.errors import StoreError
+from ticket_bridge.bridge.model import (
+    Comment,
+    Frozen,
+    Json,
+    Kind,
+    Person,
+    Ref,
+    Ticket,
+    Visibility,
+)
+from ticket_bridge.bridge.store import tables as t
+
+Clock = Callable[[], dt.datetime]
+
+
+def default_store_path() -> Path:
+    """``$XDG_STATE_HOME/ticket-bridge/state.db``, else ``~/.local/state/ticket-bridge/state.db``."""
+    state_home = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state_home) / "ticket-bridge" / "state.db"
+
+
+def default_store_url() -> str:
+    return f"sqlite:///{default_store_path()}"
+
+
+def redact(url: str) -> str:
+    """The URL with its password hidden, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except SQLAlchemyError:
+        return "<unparseable store URL>"
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class RefRecord(Frozen):
+    tracker: str
+    native_id: str
+    base: dict[str, Json]
+    remote_updated: AwareDatetime | None = None
+
+    @property
+    def ref(self) -> Ref:
+        return Ref(tracker=self.tracker, id=self.native_id)
+
+
+class LinkRecord(Frozen):
+    id: int
+    key: str
+    kind: Kind
+    origin: str
+    canonical: Ticket
+    state: str
+    reason: str | None
+    failures: int
+    retry_at: AwareDatetime | None
+    refs: dict[str, RefRecord]
+
+
+class AuditRecord(Frozen):
+    id: int
+    at: AwareDatetime
+    link_id: int
+    field: str
+    source: str | None
+    target: str | None
+    old: Json
+    new: Json
+    reason: str
+
+
+class ConflictRecord(Frozen):
+    id: int
+    at: AwareDatetime
+    link_id: int
+    field: str
+    candidates: dict[str, Json]
+    winner: str
+    policy: str
+    resolved_at: AwareDatetime | None
+
+
+class DeadLetterRecord(Frozen):
+    id: int
+    at: AwareDatetime
+    link_id: int
+    attempts: int
+    error: str
+    retried_at: AwareDatetime | None
+
+
+class InboxItem(Frozen):
+    id: int
+    tracker: str
+    delivery_id: str
+    ticket_id: str
+    received_at: AwareDatetime
+
+
+class AuditEntry(Frozen):
+    """An audit row to write: one propagated change and why."""
+
+    field: str
+    source: str | None
+    target: str | None
+    old: Json
+    new: Json
+    reason: str
+
+
+class ConflictEntry(Frozen):
+    field: str
+    candidates: dict[str, Json]
+    winner: str
+    policy: str
+
+
+class Store:
+    """All persistent state of one ticket-bridge installation."""
+
+    def __init__(self, engine: Engine, url: str, clock: Clock = _utcnow) -> None:
+        self.engine = engine
+        self.url = url
+        self.clock = clock
+
+    # -- opening ---------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        url: str | None = None,
+        *,
+        migrate: bool = True,
+        busy_timeout: float = 5.0,
+        clock: Clock = _utcnow,
+    ) -> Store:
+        """Open (and by default migrate) the store; a missing, locked or unreachable one is a StoreError."""
+        url = url or default_store_url()
+        try:
+            parsed = make_url(url)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"store URL {redact(url)!r} is not a database URL: {exc}") from exc
+        if parsed.get_backend_name() == "sqlite":
+            engine = cls._sqlite_engine(url, parsed.database, busy_timeout)
+        else:
+            engine = sa.create_engine(url, pool_pre_ping=True, connect_args=_connect_args(parsed))
+        store = cls(engine, url, clock)
+        with store._guard("open"):
+            with engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+            if migrate:
+                store.migrate()
+            elif store.pending_migrations():
+                raise StoreError(
+                    f"the store at {redact(url)} is behind on migrations: "
+                    "run any ticket-bridge command that migrates (e.g. `ticket-bridge demo`)"
+                )
+        return store
+
+    @staticmethod
+    def _sqlite_engine(url: str, database: str | None, busy_timeout: float) -> Engine:
+        if database and database != ":memory:" and not database.startswith("file:"):
+            path = Path(database)
+            if url == default_store_url():
+                path.parent.mkdir(parents=True, exist_ok=True)
+            elif not path.parent.is_dir():
+                raise StoreError(
+                    f"store {redact(url)}: directory {path.parent} does not exist; create it "
+                    "or point store.url elsewhere"
+                )
+        engine = sa.create_engine(
+            url,
+            connect_args={"timeout": busy_timeout},
+            poolclass=sa.pool.StaticPool if database in (None, "", ":memory:") else None,
+        )
+
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+            cur.close()
+
+        @sa.event.listens_for(engine, "begin")
+        def _begin(conn: Connection) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+
+    def _alembic(self, conn: Connection) -> Config:
+        cfg = Config()
+        cfg.set_main_option("script_location", str(files("ticket_bridge.bridge.store") / "migrations"))
+        cfg.attributes["connection"] = conn
+        return cfg
+
+    def migrate(self) -> None:
+        with self._guard("migrate"), self.engine.begin() as conn:
+            command.upgrade(self._alembic(conn), "head")
+
+    def pending_migrations(self) -> bool:
+        with self._guard("read"), self.engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+            head = ScriptDirectory.from_config(self._alembic(conn)).get_current_head()
+        return current != head
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def _guard(self, action: str) -> Iterator[None]:
+        """Translate driver errors into one-line StoreErrors that name the store (never its password)."""
+        try:
+            yield
+        except StoreError:
+            raise
+        except OperationalError as exc:
+            text = str(exc.orig) if exc.orig is not None else str(exc)
+            if "locked" in text or "busy" in text:
+                raise StoreError(
+                    f"the store at {redact(self.url)} is locked by another process ({action}); "
+                    "stop the other ticket-bridge or wait, nothing was written"
+                ) from exc
+            if "unable to open" in text:
+                raise StoreError(
+                    f"cannot open the store at {redact(self.url)}: {text.splitlines()[0]}"
+                ) from exc
+            raise StoreError(
+                f"the store at {redact(self.url)} failed during {action}: {text.splitlines()[0]}"
+            ) from exc
+        except SQLAlchemyError as exc:
+            if isinstance(exc, IntegrityError):
+                raise
+            raise StoreError(
+                f"the store at {redact(self.url)} failed during {action}: {exc.__class__.__name__}"
+            ) from exc
+
+    @contextmanager
+    def _tx(self, action: str) -> Iterator[Connection]:
+        with self._guard(action), self.engine.begin() as conn:
+            yield conn
+
+    # -- links and refs --------------------------------------------------------------------
+
+    def _load_link(self, conn: Connection, row: sa.Row[Any]) -> LinkRecord:
+        ref_rows = conn.execute(sa.select(t.refs).where(t.refs.c.link_id == row.id)).all()
+        return LinkRecord(
+            id=row.id,
+            key=row.key,
+            kind=Kind(row.kind),
+            origin=row.origin,
+            canonical=Ticket.model_validate(row.canonical),
+            state=row.state,
+            reason=row.reason,
+            failures=row.failures,
+            retry_at=row.retry_at,
+            refs={
+                r.tracker: RefRecord(
+                    tracker=r.tracker,
+                    native_id=r.native_id,
+                    base=r.base,
+                    remote_updated=r.remote_updated,
+                )
+                for r in ref_rows
+            },
+        )
+
+    def link(self, link_id: int) -> LinkRecord | None:
+        with self._tx("read link") as conn:
+            row = conn.execute(sa.select(t.links).where(t.links.c.id == link_id)).first()
+            return None if row is None else self._load_link(conn, row)
+
+    def link_by_key(self, key: str) -> LinkRecord | None:
+        with self._tx("read link") as conn:
+            row = conn.execute(sa.select(t.links).where(t.links.c.key == key)).first()
+            return None if row is None else self._load_link(conn, row)
+
+    def link_for(self, tracker: str, native_id: str) -> LinkRecord | None:
+        with self._tx("read link") as conn:
+            row = conn.execute(
+                sa.select(t.links)
+                .join(t.refs, t.refs.c.link_id == t.links.c.id)
+                .where(t.refs.c.tracker == tracker, t.refs.c.native_id == native_id)
+            ).first()
+            return None if row is None else self._load_link(conn, row)
+
+    def links(self, *, state: str | None = None) -> list[LinkRecord]:
+        with self._tx("list links") as conn:
+            query = sa.select(t.links).order_by(t.links.c.id)
+            if state is not None:
+                query = query.where(t.links.c.state == state)
+            return [self._load_link(conn, row) for row in conn.execute(query).all()]
+
+    def link_ids(self, *, state: str = "active") -> list[int]:
+        with self._tx("list links") as conn:
+            return list(
+                conn.execute(
+                    sa.select(t.links.c.id).where(t.links.c.state == state).order_by(t.links.c.id)
+                ).scalars()
+            )
+
+    def create_link(
+        self, key: str, canonical: Ticket, first: RefRecord, audit: AuditEntry
+    ) -> LinkRecord:
+        """A new link with its first ref; a second call with the same key returns the first link."""
+        now = self.clock()
+        with self._tx("create link") as conn:
+            existing = conn.execute(sa.select(t.links).where(t.links.c.key == key)).first()
+            if existing is not None:
+                return self._load_link(conn, existing)
+            link_id = conn.execute(
+                sa.insert(t.links).values(
+                    key=key,
+                    kind=canonical.kind.value,
+                    origin=first.tracker,
+                    canonical=_ticket_json(canonical),
+                    created_at=now,
+                    updated_at=now,
+                )
+            ).inserted_primary_key[0]  # type: ignore[index]
+            self._insert_ref(conn, link_id, first)
+            self._insert_audit(conn, link_id, [audit], now)
+            row = conn.execute(sa.select(t.links).where(t.links.c.id == link_id)).one()
+            return self._load_link(conn, row)
+
+    @staticmethod
+    def _insert_ref(conn: Connection, link_id: int, ref: RefRecord) -> None:
+        conn.execute(
+            sa.insert(t.refs).values(
+                link_id=link_id,
+                tracker=ref.tracker,
+                native_id=ref.native_id,
+                base=ref.base,
+                remote_updated=ref.remote_updated,
+            )
+        )
+
+    def add_ref(self, link_id: int, ref: RefRecord, audit: Sequence[AuditEntry] = ()) -> None:
+        with self._tx("add ref") as conn:
+            self._insert_ref(conn, link_id, ref)
+            self._insert_audit(conn, link_id, audit, self.clock())
+
+    def remove_ref(self, link_id: int, tracker: str, audit: AuditEntry) -> None:
+        with self._tx("remove ref") as conn:
+            conn.execute(
+                sa.delete(t.refs).where(t.refs.c.link_id == link_id, t.refs.c.tracker == tracker)
+            )
+            self._insert_audit(conn, link_id, [audit], self.clock())
+
+    def save_merge(
+        self,
+        link_id: int,
+        canonical: Ticket,
+        bases: Mapping[str, RefRecord],
+        audit: Sequence[AuditEntry] = (),
+        conflicts: Sequence[ConflictEntry] = (),
+    ) -> None:
+        """The outcome of a merge, before any write: new canonical state and every base as observed."""
+        now = self.clock()
+        with self._tx("save merge") as conn:
+            conn.execute(
+                sa.update(t.links)
+                .where(t.links.c.id == link_id)
+                .values(canonical=_ticket_json(canonical), updated_at=now)
+            )
+            for ref in bases.values():
+                self._set_base(conn, link_id, ref)
+            self._insert_audit(conn, link_id, audit, now)
+            for conflict in conflicts:
+                conn.execute(
+                    sa.insert(t.conflicts).values(
+                        at=now,
+                        link_id=link_id,
+                        field=conflict.field,
+                        candidates=conflict.candidates,
+                        winner=conflict.winner,
+                        policy=conflict.policy,
+                    )
+                )
+
+    def record_write(
+        self, link_id: int, ref: RefRecord, audit: Sequence[AuditEntry] = ()
+    ) -> None:
+        """The base after one successful remote write, recorded before the next write starts."""
+        with self._tx("record write") as conn:
+            self._set_base(conn, link_id, ref)
+            self._insert_audit(conn, link_id, audit, self.clock())
+
+    @staticmethod
+    def _set_base(conn: Connection, link_id: int, ref: RefRecord) -> None:
+        conn.execute(
+            sa.update(t.refs)
+            .where(t.refs.c.link_id == link_id, t.refs.c.tracker == ref.tracker)
+            .values(base=ref.base, remote_updated=ref.remote_updated, native_id=ref.native_id)
+        )
+
+    # -- link health: failures, parking, dead letters -------------------------------------
+
+    def note_success(self, link_id: int) -> None:
+        with self._tx("note success") as conn:
+            conn.execute(
+                sa.update(t.links)
+                .where(t.links.c.id == link_id, t.links.c.failures != 0)
+                .values(failures=0, retry_at=None)
+            )
+
+    def note_failure(self, link_id: int, retry_at: dt.datetime) -> int:
+        """Count one more failed attempt; returns how many in a row."""
+        with self._tx("note failure") as conn:
+            conn.execute(
+                sa.update(t.links)
+                .where(t.links.c.id == link_id)
+                .values(failures=t.links.c.failures + 1, retry_at=retry_at)
+            )
+            return int(
+                conn.execute(
+                    sa.select(t.links.c.failures).where(t.links.c.id == link_id)
+                ).scalar_one()
+            )
+
+    def park(self, link_id: int, reason: str) -> None:
+        with self._tx("park link") as conn:
+            conn.execute(
+                sa.update(t.links)
+                .where(t.links.c.id == link_id)
+                .values(state="parked", reason=reason, updated_at=self.clock())
+            )
+            self._insert_audit(
+                conn,
+                link_id,
+                [AuditEntry(field="link", source=None, target=None, old=None, new="parked", reason=reason)],
+                self.clock(),
+            )
+
+    def activate(self, link_id: int, reason: str) -> None:
+        """Put a parked or dead link back to work (an admin fixed what was wrong)."""
+        now = self.clock()
+        with self._tx("activate link") as conn:
+            conn.execute(
+                sa.update(t.links)
+                .where(t.links.c.id == link_id)
+                .values(state="active", reason=None, failures=0, retry_at=None, updated_at=now)
+            )
+            conn.execute(
+                sa.update(t.dead_letters)
+                .where(t.dead_letters.c.link_id == link_id, t.dead_letters.c.retried_at.is_(None))
+                .values(retried_at=now)
+            )
+            self._insert_audit(
+                conn,
+                link_id,
+                [AuditEntry(field="link", source=None, target=None, old=None, new="active", reason=reason)],
+                now,
+            )
+
+    def dead_letter(self, link_id: int, attempts: int, error: str) -> None:
+        now = self.clock()
+        with self._tx("dead-letter link") as conn:
+            conn.execute(
+                sa.update(t.links)
+                .where(t.links.c.id == link_id)
+                .values(state="dead", reason=error, updated_at=now)
+            )
+            conn.execute(
+                sa.insert(t.dead_letters).values(
+                    at=now, link_id=link_id, attempts=attempts, error=error
+                )
+            )
+
+    def dead_letters(self, *, include_retried: bool = False) -> list[DeadLetterRecord]:
+        with self._tx("list dead letters") as conn:
+            query = sa.select(t.dead_letters).order_by(t.dead_letters.c.id)
+            if not include_retried:
+                query = query.where(t.dead_letters.c.retried_at.is_(None))
+            return [DeadLetterRecord.model_validate(r._mapping) for r in conn.execute(query).all()]
+
+    # -- comments --------------------------------------------------------------------------
+
+    def comments(self, link_id: int) -> list[Comment]:
+        with self._tx("read comments") as conn:
+            rows = conn.execute(
+                sa.select(t.comments)
+                .where(t.comments.c.link_id == link_id)
+                .order_by(t.comments.c.created_at, t.comments.c.id)
+            ).all()
+        return [
+            Comment(
+                id=r.key,
+                author=Person(name=r.author_name, email=r.author_email),
+                body=r.body,
+                visibility=Visibility(r.visibility),
+                created_at=r.created_at,
+                origin=Ref(tracker=r.origin_tracker, id=r.origin_id),
+            )
+            for r in rows
+        ]
+
+    def comment_map(self, link_id: int) -> dict[tuple[str, str], tuple[str | None, str]]:
+        """(comment key, tracker) -> (native id or None, state) for every comment of the link."""
+        with self._tx("read comment map") as conn:
+            rows = conn.execute(
+                sa.select(t.comment_refs).where(t.comment_refs.c.link_id == link_id)
+            ).all()
+        return {(r.key, r.tracker): (r.native_id, r.state) for r in rows}
+
+    def add_comment(self, link_id: int, comment: Comment) -> None:
+        """A comment first seen in its origin tracker; mapped there in the same transaction."""
+        with self._tx("add comment") as conn:
+            conn.execute(
+                sa.insert(t.comments).values(
+                    link_id=link_id,
+                    key=comment.id,
+                    origin_tracker=comment.origin.tracker,
+                    origin_id=comment.origin.id,
+                    author_name=comment.author.name,
+                    author_email=comment.author.email,
+                    body=comment.body,
+                    visibility=comment.visibility.value,
+                    created_at=comment.created_at,
+                )
+            )
+            conn.execute(
+                sa.insert(t.comment_refs).values(
+                    link_id=link_id,
+                    key=comment.id,
+                    tracker=comment.origin.tracker,
+                    native_id=comment.origin.id,
+                    state="origin",
+                )
+            )
+
+    def map_comment(
+        self,
+        link_id: int,
+        key: str,
+        tracker: str,
+        native_id: str | None,
+        state: str,
+        audit: Sequence[AuditEntry] = (),
+    ) -> None:
+        """Where comment ``key`` stands in ``tracker``: posted (native id), or withheld by the rules."""
+        with self._tx("map comment") as conn:
+            conn.execute(
+                sa.insert(t.comment_refs).values(
+                    link_id=link_id, key=key, tracker=tracker, native_id=native_id, state=state
+                )
+            )
+            self._insert_audit(conn, link_id, audit, self.clock())
+
+    # -- cursors ---------------------------------------------------------------------------
+
+    def cursor(self, tracker: str) -> tuple[str, dt.datetime] | None:
+        with self._tx("read cursor") as conn:
+            row = conn.execute(sa.select(t.cursors).where(t.cursors.c.tracker == tracker)).first()
+        return None if row is None else (row.value, row.updated_at)
+
+    def set_cursor(self, tracker: str, value: str) -> None:
+        now = self.clock()
+        with self._tx("commit cursor") as conn:
+            updated = conn.execute(
+                sa.update(t.cursors)
+                .where(t.cursors.c.tracker == tracker)
+                .values(value=value, updated_at=now)
+            ).rowcount
+            if not updated:
+                conn.execute(sa.insert(t.cursors).values(tracker=tracker, value=value, updated_at=now))
+
+    # -- inbox -----------------------------------------------------------------------------
+
+    def enqueue(self, tracker: str, delivery_id: str, ticket_id: str) -> bool:
+        """Store a delivery durably; False when this delivery was already received."""
+        try:
+            with self._tx("enqueue delivery") as conn:
+                conn.execute(
+                    sa.insert(t.inbox).values(
+                        tracker=tracker,
+                        delivery_id=delivery_id,
+                        ticket_id=ticket_id,
+                        received_at=self.clock(),
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    def pending(self, limit: int = 1000) -> list[InboxItem]:
+        with self._tx("read inbox") as conn:
+            rows = conn.execute(
+                sa.select(t.inbox)
+                .where(t.inbox.c.done_at.is_(None))
+                .order_by(t.inbox.c.id)
+                .limit(limit)
+            ).all()
+        return [InboxItem.model_validate(r._mapping) for r in rows]
+
+    def done(self, item_ids: Sequence[int]) -> None:
+        if not item_ids:
+            return
+        with self._tx("settle inbox") as conn:
+            conn.execute(
+                sa.update(t.inbox).where(t.inbox.c.id.in_(item_ids)).values(done_at=self.clock())
+            )
+
+    def inbox_depth(self) -> int:
+        with self._tx("read inbox") as conn:
+            return int(
+                conn.execute(
+                    sa.select(sa.func.count()).select_from(t.inbox).where(t.inbox.c.done_at.is_(None))
+                ).scalar_one()
+            )
+
+    # -- audit and conflicts ---------------------------------------------------------------
+
+    @staticmethod
+    def _insert_audit(
+        conn: Connection, link_id: int, entries: Sequence[AuditEntry], at: dt.datetime
+    ) -> None:
+        if entries:
+            conn.execute(
+                sa.insert(t.audit),
+                [{"at": at, "link_id": link_id, **entry.model_dump()} for entry in entries],
+            )
+
+    def audit(self, link_id: int | None = None, field: str | None = None) -> list[AuditRecord]:
+        """The audit trail, newest first."""
+        with self._tx("read audit") as conn:
+            query = sa.select(t.audit).order_by(t.audit.c.id.desc())
+            if link_id is not None:
+                query = query.where(t.audit.c.link_id == link_id)
+            if field is not None:
+                query = query.where(t.audit.c.field == field)
+            return [AuditRecord.model_validate(r._mapping) for r in conn.execute(query).all()]
+
+    def conflicts(self, *, unresolved_only: bool = False) -> list[ConflictRecord]:
+        with self._tx("read conflicts") as conn:
+            query = sa.select(t.conflicts).order_by(t.conflicts.c.id)
+            if unresolved_only:
+                query = query.where(t.conflicts.c.resolved_at.is_(None))
+            return [ConflictRecord.model_validate(r._mapping) for r in conn.execute(query).all()]
+
+
+def _ticket_json(ticket: Ticket) -> dict[str, Any]:
+    return ticket.model_dump(mode="json", exclude={"comments", "refs"})
+
+
+def _connect_args(url: sa.URL) -> dict[str, Any]:
+    return {"connect_timeout": 5} if url.get_backend_name() == "postgresql" else {}
