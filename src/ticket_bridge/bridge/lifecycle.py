@@ -187,22 +187,27 @@ def due_actions(
 ) -> list[PolicyAction]:
     """The actions due for a ticket that entered ``status`` at ``entered_at``, oldest first.
 
+    Durations are real elapsed time, taken in UTC: subtracting two datetimes of one zone would
+    count wall-clock time and be an hour off across a daylight-saving change.
+
     A reminder still pending once a status change is also due is dropped: reminding the
     requester at the moment the ticket closes would only confuse them.
     """
     for label, value in (("entered_at", entered_at), ("now", now)):
         if value.tzinfo is None or value.utcoffset() is None:
             raise ValueError(f"{label} {value.isoformat()} is naive: give it a time zone")
+    start = entered_at.astimezone(dt.UTC)
+    elapsed = now.astimezone(dt.UTC) - start
     due = [
         PolicyAction(
             name=timer.name,
             kind=timer.kind,
-            due_at=(entered_at + timer.after).astimezone(dt.UTC),
+            due_at=start + timer.after,
             status=timer.status,
             tag=timer.tag,
         )
         for timer in policies.timers(status)
-        if now - entered_at >= timer.after and timer.name not in done
+        if elapsed >= timer.after and timer.name not in done
     ]
     if any(action.kind is ActionKind.SET_STATUS for action in due):
         due = [action for action in due if action.kind is not ActionKind.REMIND]

@@ -12,8 +12,9 @@ because the daemon refuses to start on a table that leaves a value unmapped.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -141,7 +142,7 @@ def validate(mapping: TrackerMapping, *, natives: Iterable[str] | None = None) -
     ]
 
 
-def _builtin_dir() -> resources.abc.Traversable:
+def _builtin_dir() -> Traversable:
     return resources.files("ticket_bridge").joinpath("mappings")
 
 
@@ -221,12 +222,15 @@ def _parse_sets(
         problems.append(f"{where} {field}: the file has no [{field}] table")
     allowed = ", ".join(member.value for member in canonical)
     sets: dict[str, tuple[C, ...]] = {}
-    for native, names in _table(raw, field, where, problems).items():
-        if not isinstance(names, list):
+    for native, given in _table(raw, field, where, problems).items():
+        names = given
+        if not isinstance(given, list):
             problems.append(
-                f"{where} {field} {native!r} = {names!r}: write a list of canonical values"
+                f"{where} {field} {native!r} = {given!r}: write a list of canonical values"
             )
-            continue
+            if not isinstance(given, str):
+                continue
+            names = [given]
         known: list[C] = []
         for name in names:
             try:
@@ -346,20 +350,22 @@ def _validate_table(
             if native not in available and value not in unwritable:
                 problems.append(
                     f"{where} {value.value!r} would be written as {native!r}, "
-                    f"which this {tracker} does not have"
+                    f"which the {tracker} tracker does not have"
                 )
 
-    problems.extend(_round_trip_problems(table, tracker, canonical, unwritable, where))
+    problems.extend(round_trip_problems(table, tracker, canonical, skip=unwritable))
     return problems
 
 
-def _round_trip_problems(
-    table: SetMap[C], tracker: str, canonical: tuple[C, ...], skip: set[C], where: str
+def round_trip_problems(
+    table: SetMap[C], tracker: str, canonical: Iterable[C], *, skip: Collection[C] = ()
 ) -> list[str]:
     """Reading then writing must give back what was there, or the bridge would flap.
 
-    The checks above already imply this; it stays as the guard for tables built in code.
+    For a table that passes the other checks this always holds; ``validate`` keeps it as the guard,
+    skipping the canonical values (``skip``) whose problems it has already reported.
     """
+    where = f"{table.source}: {tracker} {table.field}"
     problems: list[str] = []
     for native, values in table.represents.items():
         if not values or values[0] in skip:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator, Mapping
+from functools import partial
 from typing import Any
 
 from ticket_bridge.bridge import lifecycle
@@ -146,7 +147,7 @@ class Reconciler:
         for tracker, ref in link.refs.items():
             adapter = self._adapter(tracker)
             try:
-                snaps[tracker] = self.retry(lambda a=adapter, r=ref: a.read(r.native_id))
+                snaps[tracker] = self.retry(partial(adapter.read, ref.native_id))
             except NotFound as exc:
                 raise ParkLink(
                     f"{tracker}:{ref.native_id} no longer exists (deleted or moved); "
@@ -274,7 +275,11 @@ class Reconciler:
                     base={f.value: v for f, v in created.fields.items()},
                     remote_updated=created.updated_at,
                 ),
-                [_audit_link(target, created.id, f"counterpart created by a route from {link.origin}")],
+                [
+                    _audit_link(
+                        target, created.id, f"counterpart created by a route from {link.origin}"
+                    )
+                ],
             )
             snaps[target] = created
             yield CounterpartCreated(link=link.key, target=target, ref=f"{target}:{created.id}")
@@ -299,15 +304,15 @@ class Reconciler:
             if not patch:
                 continue
             native_id = snap.id
-            after = self.retry(lambda a=adapter, i=native_id, p=patch: a.update(i, p))
-            for field in patch:
+            after = self.retry(partial(adapter.update, native_id, patch))
+            for field, sent in patch.items():
                 landed = translation.to_canonical(
                     field, after.fields.get(field), getattr(canonical, field.value)
                 )
                 if landed != getattr(canonical, field.value):
                     raise ParkLink(
                         f"{tracker}:{native_id} did not take {field.value} "
-                        f"{patch[field]!r}: it holds {after.fields.get(field)!r}"
+                        f"{sent!r}: it holds {after.fields.get(field)!r}"
                     )
             audits = [
                 AuditEntry(
@@ -351,7 +356,7 @@ class Reconciler:
         natives: dict[str, list[NativeComment]] = {}
         for tracker, snap in snaps.items():
             adapter = self._adapter(tracker)
-            natives[tracker] = list(self.retry(lambda a=adapter, i=snap.id: a.comments(i)))
+            natives[tracker] = list(self.retry(partial(adapter.comments, snap.id)))
 
         for tracker, items in natives.items():
             for item in items:
@@ -398,8 +403,16 @@ class Reconciler:
                         tracker,
                         None,
                         "withheld",
-                        [AuditEntry(field="comment", source=comment.origin.tracker, target=tracker,
-                                    old=None, new=comment.id, reason=reason)],
+                        [
+                            AuditEntry(
+                                field="comment",
+                                source=comment.origin.tracker,
+                                target=tracker,
+                                old=None,
+                                new=comment.id,
+                                reason=reason,
+                            )
+                        ],
                     )
                     known[(comment.id, tracker)] = (None, "withheld")
                     yield CommentWithheld(
@@ -413,9 +426,16 @@ class Reconciler:
                     tracker,
                     posted.id,
                     "posted",
-                    [AuditEntry(field="comment", source=comment.origin.tracker, target=tracker,
-                                old=None, new=comment.id,
-                                reason=f"mirrored as {visibility} comment {posted.id}")],
+                    [
+                        AuditEntry(
+                            field="comment",
+                            source=comment.origin.tracker,
+                            target=tracker,
+                            old=None,
+                            new=comment.id,
+                            reason=f"mirrored as {visibility} comment {posted.id}",
+                        )
+                    ],
                 )
                 known[(comment.id, tracker)] = (posted.id, "posted")
                 yield CommentMirrored(
@@ -425,6 +445,10 @@ class Reconciler:
 
 def _audit_link(tracker: str, native_id: str, reason: str) -> AuditEntry:
     return AuditEntry(
-        field="link", source=tracker, target=None, old=None, new=f"{tracker}:{native_id}", reason=reason
+        field="link",
+        source=tracker,
+        target=None,
+        old=None,
+        new=f"{tracker}:{native_id}",
+        reason=reason,
     )
-

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ticket_bridge.bridge.errors import NotFound, RateLimited, Transient
-from ticket_bridge.bridge.model import Field, Json, Person, Visibility
+from ticket_bridge.bridge.model import Field, Json, Person
 
 Fault = Literal["transient", "rate_limited", "crash_after_write"]
 
 
-class SimulatedCrash(BaseException):  # noqa: N818 - it is not an error the bridge may handle
+class SimulatedCrash(BaseException):
     """The bridge process dies right after the tracker applied a write: nothing after it runs."""
 
 
@@ -56,7 +56,7 @@ class MemoryTracker:
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.internal_comments = internal_comments
         self.tickets: dict[str, StoredTicket] = {}
-        self.faults: deque[tuple[str, Fault, float]] = deque()
+        self.faults: deque[tuple[str, Fault, float, str | None]] = deque()
         self.calls: dict[str, int] = {}
         self._ids = itertools.count(1)
         self._seq = itertools.count(1)
@@ -107,9 +107,19 @@ class MemoryTracker:
         self._touch(ticket)
         return comment.id
 
-    def inject(self, operation: str, fault: Fault, retry_after: float = 0.0) -> None:
-        """The next ``operation`` call ("read", "update", "create", "add_comment", ...) fails this way."""
-        self.faults.append((operation, fault, retry_after))
+    def inject(
+        self,
+        operation: str,
+        fault: Fault,
+        retry_after: float = 0.0,
+        *,
+        ticket_id: str | None = None,
+    ) -> None:
+        """The next ``operation`` call ("read", "update", "create", "add_comment", ...) fails this way.
+
+        With ``ticket_id``, only a call about that ticket.
+        """
+        self.faults.append((operation, fault, retry_after, ticket_id))
 
     # -- the API the adapter uses ----------------------------------------------------------
 
@@ -123,11 +133,11 @@ class MemoryTracker:
         ticket.updated_at = self.clock()
         ticket.seq = next(self._seq)
 
-    def _enter(self, operation: str) -> Fault | None:
+    def _enter(self, operation: str, ticket_id: str | None = None) -> Fault | None:
         """Count the call, and raise or arm the first fault queued for this operation."""
         self.calls[operation] = self.calls.get(operation, 0) + 1
-        for index, (op, fault, retry_after) in enumerate(self.faults):
-            if op != operation:
+        for index, (op, fault, retry_after, only) in enumerate(self.faults):
+            if op != operation or (only is not None and only != ticket_id):
                 continue
             del self.faults[index]
             if fault == "transient":
@@ -143,7 +153,7 @@ class MemoryTracker:
             raise SimulatedCrash
 
     def api_read(self, ticket_id: str) -> StoredTicket:
-        self._enter("read")
+        self._enter("read", ticket_id)
         return self._ticket(ticket_id)
 
     def api_find(self, key: str) -> StoredTicket | None:
@@ -166,7 +176,7 @@ class MemoryTracker:
         return ticket
 
     def api_update(self, ticket_id: str, patch: dict[Field, Json]) -> StoredTicket:
-        fault = self._enter("update")
+        fault = self._enter("update", ticket_id)
         ticket = self._ticket(ticket_id)
         ticket.fields.update(patch)
         self._touch(ticket)
@@ -174,13 +184,13 @@ class MemoryTracker:
         return ticket
 
     def api_comments(self, ticket_id: str) -> list[StoredComment]:
-        self._enter("comments")
+        self._enter("comments", ticket_id)
         return list(self._ticket(ticket_id).comments)
 
     def api_add_comment(
         self, ticket_id: str, author: Person, body: str, public: bool
     ) -> StoredComment:
-        fault = self._enter("add_comment")
+        fault = self._enter("add_comment", ticket_id)
         comment_id = self.comment(ticket_id, author, body, public=public)
         self._after_write(fault)
         return next(c for c in self.tickets[ticket_id].comments if c.id == comment_id)

@@ -1,7 +1,8 @@
 """Zendesk due dates: ``due_at`` is always a UTC instant, even for a calendar date.
 
 A calendar date is written as noon in the business time zone: noon is as far from both midnights
-as a day allows, so the date survives any offset, and reading recognises it by that noon.
+as a day allows, so the date survives any offset, and reading recognises it by that noon. A day
+the zone skipped altogether (Pacific/Apia 2011-12-30) has no noon and comes back as the next day.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def read_due_at(native: Json, zone: ZoneInfo) -> Due | None:
         raise ValueError(f"Zendesk due_at {native!r} has no time zone")
     at = at.astimezone(dt.UTC)
     local = at.astimezone(zone)
-    if local.timetz().replace(tzinfo=None) == DATE_ANCHOR or date_instant(local.date(), zone) == at:
+    if local.time() == DATE_ANCHOR or date_instant(local.date(), zone) == at:
         return Due.on(local.date())
     return Due.instant(at)
 
@@ -47,7 +48,7 @@ def write_due_at(due: Due | None, zone: ZoneInfo) -> str | None:
         return None
     at = date_instant(due.date, zone) if due.date is not None else due.at
     assert at is not None
-    return at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return at.astimezone(dt.UTC).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,9 +20,9 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, ConfigDict
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 
 from ticket_bridge.bridge.errors import StoreError
 from ticket_bridge.bridge.model import (
@@ -119,6 +119,8 @@ class DeadLetterRecord(Frozen):
 
 
 class InboxItem(Frozen):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
     id: int
     tracker: str
     delivery_id: str
@@ -163,7 +165,10 @@ class Store:
         busy_timeout: float = 5.0,
         clock: Clock = _utcnow,
     ) -> Store:
-        """Open (and by default migrate) the store; a missing, locked or unreachable one is a StoreError."""
+        """Open (and by default migrate) the store; a missing, locked or unreachable one is a StoreError.
+
+        With ``migrate=False`` nothing is written; ``pending_migrations`` says what would be.
+        """
         url = url or default_store_url()
         try:
             parsed = make_url(url)
@@ -179,11 +184,6 @@ class Store:
                 conn.execute(sa.text("SELECT 1"))
             if migrate:
                 store.migrate()
-            elif store.pending_migrations():
-                raise StoreError(
-                    f"the store at {redact(url)} is behind on migrations: "
-                    "run any ticket-bridge command that migrates (e.g. `ticket-bridge demo`)"
-                )
         return store
 
     @staticmethod
@@ -221,7 +221,9 @@ class Store:
 
     def _alembic(self, conn: Connection) -> Config:
         cfg = Config()
-        cfg.set_main_option("script_location", str(files("ticket_bridge.bridge.store") / "migrations"))
+        cfg.set_main_option(
+            "script_location", str(files("ticket_bridge.bridge.store") / "migrations")
+        )
         cfg.attributes["connection"] = conn
         return cfg
 
@@ -259,11 +261,12 @@ class Store:
             raise StoreError(
                 f"the store at {redact(self.url)} failed during {action}: {text.splitlines()[0]}"
             ) from exc
-        except SQLAlchemyError as exc:
-            if isinstance(exc, IntegrityError):
-                raise
+        except IntegrityError:
+            raise
+        except DBAPIError as exc:
+            text = str(exc.orig) if exc.orig is not None else exc.__class__.__name__
             raise StoreError(
-                f"the store at {redact(self.url)} failed during {action}: {exc.__class__.__name__}"
+                f"the store at {redact(self.url)} failed during {action}: {text.splitlines()[0]}"
             ) from exc
 
     @contextmanager
@@ -409,9 +412,7 @@ class Store:
                     )
                 )
 
-    def record_write(
-        self, link_id: int, ref: RefRecord, audit: Sequence[AuditEntry] = ()
-    ) -> None:
+    def record_write(self, link_id: int, ref: RefRecord, audit: Sequence[AuditEntry] = ()) -> None:
         """The base after one successful remote write, recorded before the next write starts."""
         with self._tx("record write") as conn:
             self._set_base(conn, link_id, ref)
@@ -459,7 +460,16 @@ class Store:
             self._insert_audit(
                 conn,
                 link_id,
-                [AuditEntry(field="link", source=None, target=None, old=None, new="parked", reason=reason)],
+                [
+                    AuditEntry(
+                        field="link",
+                        source=None,
+                        target=None,
+                        old=None,
+                        new="parked",
+                        reason=reason,
+                    )
+                ],
                 self.clock(),
             )
 
@@ -480,7 +490,16 @@ class Store:
             self._insert_audit(
                 conn,
                 link_id,
-                [AuditEntry(field="link", source=None, target=None, old=None, new="active", reason=reason)],
+                [
+                    AuditEntry(
+                        field="link",
+                        source=None,
+                        target=None,
+                        old=None,
+                        new="active",
+                        reason=reason,
+                    )
+                ],
                 now,
             )
 
@@ -594,7 +613,9 @@ class Store:
                 .values(value=value, updated_at=now)
             ).rowcount
             if not updated:
-                conn.execute(sa.insert(t.cursors).values(tracker=tracker, value=value, updated_at=now))
+                conn.execute(
+                    sa.insert(t.cursors).values(tracker=tracker, value=value, updated_at=now)
+                )
 
     # -- inbox -----------------------------------------------------------------------------
 
@@ -636,7 +657,9 @@ class Store:
         with self._tx("read inbox") as conn:
             return int(
                 conn.execute(
-                    sa.select(sa.func.count()).select_from(t.inbox).where(t.inbox.c.done_at.is_(None))
+                    sa.select(sa.func.count())
+                    .select_from(t.inbox)
+                    .where(t.inbox.c.done_at.is_(None))
                 ).scalar_one()
             )
 

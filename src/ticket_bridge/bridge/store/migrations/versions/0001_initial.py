@@ -80,7 +80,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["link_id"], ["links.id"], name="fk_comment_refs_link_id_links", ondelete="CASCADE"
         ),
-        sa.UniqueConstraint("link_id", "key", "tracker", name="uq_comment_refs_link_id_key_tracker"),
+        sa.UniqueConstraint(
+            "link_id", "key", "tracker", name="uq_comment_refs_link_id_key_tracker"
+        ),
     )
     op.create_index("ix_comment_refs_tracker_native_id", "comment_refs", ["tracker", "native_id"])
     op.create_table(

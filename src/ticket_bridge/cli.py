@@ -1,0 +1,304 @@
+"""The command line: the only module that wires objects together, prints and exits."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tomllib
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from contextlib import ExitStack
+from importlib.resources import as_file, files
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from ticket_bridge import __version__
+from ticket_bridge.adapters.memory import scenario
+from ticket_bridge.adapters.memory.adapter import MemoryAdapter
+from ticket_bridge.adapters.memory.fake import MemoryTracker
+from ticket_bridge.bridge.adapter import Adapter
+from ticket_bridge.bridge.agreement import disagreements
+from ticket_bridge.bridge.engine import Engine
+from ticket_bridge.bridge.errors import BridgeError, ConfigError, StoreError
+from ticket_bridge.bridge.events import Event, PassFinished
+from ticket_bridge.bridge.model import Field, Visibility
+from ticket_bridge.bridge.store import Store, default_store_url, redact
+from ticket_bridge.settings import Loaded, load
+
+CONFIG_ENV = "TICKET_BRIDGE_CONFIG"
+DEFAULT_CONFIG = Path("ticket-bridge.toml")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    err.print(f"[bold red]error:[/] {escape(message)}", markup=True)
+    sys.exit(code)
+
+
+def config_path(given: Path | None) -> Path | None:
+    if given is not None:
+        return given
+    if os.environ.get(CONFIG_ENV):
+        return Path(os.environ[CONFIG_ENV])
+    return DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None
+
+
+def raw_store_url(path: Path) -> str | None:
+    """The store URL of a config that did not load, so ``check`` can still test the store."""
+    from_env = os.environ.get("TICKET_BRIDGE_STORE__URL")
+    if from_env:
+        return from_env
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    store = raw.get("store")
+    url = store.get("url") if isinstance(store, dict) else None
+    return url if isinstance(url, str) else default_store_url()
+
+
+def store_url(loaded: Loaded, override: str | None) -> str:
+    if override:
+        return override
+    url = loaded.settings.store.url
+    return url.get_secret_value() if url is not None else default_store_url()
+
+
+def memory_adapters(loaded: Loaded) -> tuple[dict[str, MemoryTracker], dict[str, Adapter]]:
+    trackers: dict[str, MemoryTracker] = {}
+    adapters: dict[str, Adapter] = {}
+    for name, config in loaded.settings.trackers.items():
+        trackers[name] = MemoryTracker(name, internal_comments=config.internal_comments)
+        adapters[name] = MemoryAdapter(name, config, loaded.mappings[name], trackers[name])
+    return trackers, adapters
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ticket-bridge")
+def main() -> None:
+    """Keep support tickets in agreement across Zendesk, Jira and ClickUp."""
+
+
+# -- check -------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help=f"Config file (default: ${CONFIG_ENV}, else ./{DEFAULT_CONFIG}).",
+)
+def check(config_file: Path | None) -> None:
+    """Validate the config and print every problem, each with where it is.
+
+    Exits 0 only when the config is usable.
+    """
+    path = config_path(config_file)
+    if path is None:
+        fail(
+            f"no config file: pass --config FILE, set ${CONFIG_ENV}, or write ./{DEFAULT_CONFIG}",
+            2,
+        )
+    problems: list[str] = []
+    loaded: Loaded | None = None
+    try:
+        loaded = load(path)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+    url = store_url(loaded, None) if loaded is not None else raw_store_url(path)
+    if url is not None:
+        try:
+            store = Store.open(url, migrate=False)
+            pending = store.pending_migrations()
+            store.close()
+        except StoreError as exc:
+            problems.append(f"{path}: store.url: {exc}")
+        else:
+            note = "migrations will be applied on first start" if pending else "schema up to date"
+            out.print(f"store    {redact(url)} ({note})", markup=False)
+    if loaded is not None:
+        for name, tracker in loaded.settings.trackers.items():
+            mapping = loaded.mappings[name]
+            facing = "customer-facing" if tracker.customer_facing else "internal"
+            out.print(
+                f"tracker  {name}: {tracker.type}, {facing}, mapping {mapping.source}", markup=False
+            )
+        for route in loaded.settings.routes:
+            kinds = ", ".join(route.kinds) if route.kinds else "every kind"
+            out.print(f"route    {route.source} -> {', '.join(route.to)} ({kinds})", markup=False)
+    if problems:
+        for problem in problems:
+            err.print(f"[red]✗[/] {escape(problem)}", markup=True)
+        err.print(f"{len(problems)} problem(s): the config is not usable", markup=False)
+        sys.exit(1)
+    out.print(f"[green]✓[/] {escape(str(path))} is usable", markup=True)
+
+
+# -- demo --------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of tables.")
+@click.option(
+    "--store", "store_override", metavar="URL", help="Keep the demo's state in this store."
+)
+@click.option("-v", "--verbose", is_flag=True, help="Print every event as it happens.")
+def demo(as_json: bool, store_override: str | None, verbose: bool) -> None:
+    """Three memory trackers, a scripted round of edits in each, synced to agreement."""
+    with ExitStack() as stack:
+        path = stack.enter_context(as_file(files("ticket_bridge") / "demo.toml"))
+        try:
+            loaded = load(Path(path), read_env=False)
+        except ConfigError as exc:
+            fail("; ".join(exc.problems))
+    try:
+        store = Store.open(store_url(loaded, store_override))
+    except StoreError as exc:
+        fail(str(exc))
+    trackers, adapters = memory_adapters(loaded)
+    policy = loaded.policy()
+    engine = Engine(store, adapters, policy)
+    rounds: list[dict[str, Any]] = []
+
+    def settle(label: str) -> None:
+        tally: Counter[str] = Counter()
+        passes = 0
+        for event in engine.run_until_quiet():
+            if isinstance(event, PassFinished):
+                passes += 1
+            else:
+                tally[event.event] += 1
+            if verbose and not as_json:
+                out.print(f"  {describe(event)}", markup=False)
+        rounds.append({"label": label, "passes": passes, "events": dict(sorted(tally.items()))})
+        if not as_json:
+            summary = ", ".join(
+                f"{n} {name.replace('_', ' ')}" for name, n in sorted(tally.items())
+            )
+            out.print(
+                f"[bold]{escape(label)}[/]\n  {passes} passes: {summary or 'nothing to do'}",
+                markup=True,
+            )
+
+    try:
+        scenario.play(trackers, settle)
+        problems = disagreements(store, adapters, policy)
+    except BridgeError as exc:
+        fail(str(exc))
+    report = demo_report(store, adapters, trackers, rounds, problems)
+    if as_json:
+        click.echo(json.dumps(report, indent=2, default=str))
+    else:
+        print_report(report)
+    store.close()
+
+
+def demo_report(
+    store: Store,
+    adapters: Mapping[str, Adapter],
+    trackers: Mapping[str, MemoryTracker],
+    rounds: list[dict[str, Any]],
+    problems: list[str],
+) -> dict[str, Any]:
+    links = []
+    for link in store.links():
+        tickets: dict[str, Any] = {}
+        for tracker, ref in link.refs.items():
+            native = adapters[tracker].read(ref.native_id)
+            notes = adapters[tracker].comments(ref.native_id)
+            tickets[tracker] = {
+                "id": ref.native_id,
+                **{field.value: native.fields.get(field) for field in Field},
+                "comments": [
+                    {
+                        "author": c.author.name,
+                        "visibility": c.visibility.value,
+                        "mirror_of": c.mirror_of,
+                        "body": c.body,
+                    }
+                    for c in notes
+                ],
+            }
+        links.append(
+            {
+                "key": link.key,
+                "kind": link.kind.value,
+                "state": link.state,
+                "canonical": link.canonical.model_dump(mode="json"),
+                "tickets": tickets,
+            }
+        )
+    del trackers
+    return {
+        "converged": not problems,
+        "problems": problems,
+        "rounds": rounds,
+        "links": links,
+        "conflicts": [c.model_dump(mode="json") for c in store.conflicts()],
+    }
+
+
+def print_report(report: dict[str, Any]) -> None:
+    for link in report["links"]:
+        trackers = list(link["tickets"])
+        table = Table(title=f"{link['key']}  ({link['kind']}): {link['canonical']['title']}")
+        table.add_column("field")
+        table.add_column("canonical", style="bold")
+        for tracker in trackers:
+            table.add_column(f"{tracker} #{link['tickets'][tracker]['id']}")
+        for field in ("status", "priority", "due", "assignee"):
+            canonical = link["canonical"][field]
+            table.add_row(
+                field,
+                _show(canonical),
+                *(_show(link["tickets"][t][field]) for t in trackers),
+            )
+        table.add_row(
+            "comments",
+            "",
+            *(_comment_counts(link["tickets"][t]["comments"]) for t in trackers),
+        )
+        out.print(table)
+    for conflict in report["conflicts"]:
+        out.print(
+            f"conflict on {conflict['field']}: {conflict['candidates']} -> {conflict['winner']} "
+            f"won ({conflict['policy']})",
+            markup=False,
+        )
+    if report["converged"]:
+        out.print("[green]converged[/]: every tracker holds the same ticket", markup=True)
+    else:
+        for problem in report["problems"]:
+            err.print(f"[red]✗[/] {escape(problem)}", markup=True)
+        err.print("not converged", markup=False)
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, dict):
+        return str(value.get("date") or value.get("at") or value)
+    return str(value)
+
+
+def _comment_counts(comments: Iterable[dict[str, Any]]) -> str:
+    counts = Counter(c["visibility"] for c in comments)
+    return f"{counts[Visibility.PUBLIC.value]} public, {counts[Visibility.INTERNAL.value]} internal"
+
+
+def describe(event: Event) -> str:
+    fields = event.model_dump(mode="json", exclude={"event"})
+    return f"{event.event}: " + ", ".join(f"{k}={v}" for k, v in fields.items())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

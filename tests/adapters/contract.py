@@ -1,0 +1,143 @@
+"""The adapter contract: one suite every tracker adapter passes, run against its fake tracker.
+
+A tracker's test module subclasses ``AdapterContract`` and provides the ``harness`` fixture:
+the adapter under test, plus the ways a person (or the tracker itself) acts on that tracker.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Protocol
+
+import pytest
+
+from ticket_bridge.bridge.adapter import Adapter, Draft, Mirror
+from ticket_bridge.bridge.errors import NotFound, WebhookRejected
+from ticket_bridge.bridge.model import Comment, Field, Person, Priority, Ref, Status, Visibility
+
+
+class Harness(Protocol):
+    adapter: Adapter
+
+    def open_ticket(self, title: str) -> str:
+        """A person opens a ticket in the tracker; returns its id."""
+
+    def edit_title(self, ticket_id: str, title: str) -> None:
+        """A person retitles a ticket."""
+
+    def delivery(self, ticket_id: str) -> tuple[dict[str, str], bytes]:
+        """A webhook delivery about the ticket, signed as the tracker signs it."""
+
+
+def a_comment(key: str, visibility: Visibility) -> Comment:
+    return Comment(
+        id=key,
+        author=Person(name="Dana Customer", email="dana@example.com"),
+        body="The export still **fails** for March.",
+        visibility=visibility,
+        created_at=dt.datetime(2026, 11, 2, 9, 30, tzinfo=dt.UTC),
+        origin=Ref(tracker="elsewhere", id=key.rsplit(":", maxsplit=1)[-1]),
+    )
+
+
+class AdapterContract:
+    """What the reconciler relies on, checked against every adapter."""
+
+    def draft(self, adapter: Adapter, key: str) -> Draft:
+        t = adapter.translation
+        return Draft(
+            fields={
+                f: v
+                for f, v in {
+                    Field.TITLE: "Invoice export fails",
+                    Field.DESCRIPTION: "Since Monday",
+                    Field.STATUS: t.to_native(Field.STATUS, Status.ACKNOWLEDGED, None),
+                    Field.PRIORITY: t.to_native(Field.PRIORITY, Priority.P2, None),
+                }.items()
+                if f in adapter.fields
+            },
+            correlation_key=key,
+        )
+
+    def test_read_gives_every_field_it_holds(self, harness: Harness) -> None:
+        ticket_id = harness.open_ticket("Printer on fire")
+        native = harness.adapter.read(ticket_id)
+        assert native.id == ticket_id
+        assert native.fields[Field.TITLE] == "Printer on fire"
+        assert native.updated_at.tzinfo is not None
+
+    def test_reading_a_missing_ticket_is_not_found(self, harness: Harness) -> None:
+        with pytest.raises(NotFound):
+            harness.adapter.read("999999")
+
+    def test_create_with_a_correlation_key_never_duplicates(self, harness: Harness) -> None:
+        draft = self.draft(harness.adapter, "elsewhere:77")
+        first = harness.adapter.create(draft)
+        again = harness.adapter.create(draft)
+        assert again.id == first.id
+        found = harness.adapter.find("elsewhere:77")
+        assert found is not None and found.id == first.id
+        assert found.correlation_key == "elsewhere:77"
+        t = harness.adapter.translation
+        assert t.to_canonical(Field.STATUS, first.fields[Field.STATUS], None) is Status.ACKNOWLEDGED
+
+    def test_update_returns_the_state_after_the_write(self, harness: Harness) -> None:
+        ticket_id = harness.open_ticket("Slow search")
+        t = harness.adapter.translation
+        patch = {
+            Field.STATUS: t.to_native(Field.STATUS, Status.IN_PROGRESS, None),
+            Field.PRIORITY: t.to_native(Field.PRIORITY, Priority.P1, None),
+        }
+        after = harness.adapter.update(ticket_id, patch)
+        assert t.to_canonical(Field.STATUS, after.fields[Field.STATUS], None) is Status.IN_PROGRESS
+        assert t.to_canonical(Field.PRIORITY, after.fields[Field.PRIORITY], None) is Priority.P1
+        assert harness.adapter.read(ticket_id).fields == after.fields
+
+    def test_the_change_feed_names_changed_tickets_after_a_cursor(self, harness: Harness) -> None:
+        first = harness.adapter.changes(None)
+        ticket_id = harness.open_ticket("New one")
+        later = harness.adapter.changes(first.cursor)
+        assert ticket_id in later.ids
+        harness.edit_title(ticket_id, "Renamed")
+        again = harness.adapter.changes(later.cursor)
+        assert ticket_id in again.ids
+
+    @pytest.mark.parametrize("visibility", list(Visibility))
+    def test_a_mirror_reads_back_with_its_marker_and_visibility(
+        self, harness: Harness, visibility: Visibility
+    ) -> None:
+        ticket_id = harness.open_ticket("Comments")
+        comment = a_comment(f"elsewhere:c-{visibility}", visibility)
+        posted = harness.adapter.add_comment(
+            ticket_id, Mirror(comment=comment, visibility=visibility)
+        )
+        [listed] = [c for c in harness.adapter.comments(ticket_id) if c.id == posted.id]
+        assert listed.mirror_of == comment.id
+        assert listed.visibility is visibility
+        assert comment.body in listed.body and "Dana Customer" in listed.body
+
+    def test_a_signed_delivery_names_the_ticket(self, harness: Harness) -> None:
+        ticket_id = harness.open_ticket("Webhook")
+        headers, body = harness.delivery(ticket_id)
+        hints = harness.adapter.parse_webhook(headers, body)
+        assert [h.ticket_id for h in hints] == [ticket_id]
+        assert all(h.delivery_id for h in hints)
+
+    def test_a_tampered_delivery_is_refused(self, harness: Harness) -> None:
+        headers, body = harness.delivery(harness.open_ticket("Webhook"))
+        with pytest.raises(WebhookRejected) as caught:
+            harness.adapter.parse_webhook(headers, body.replace(b"1", b"2", 1) + b" ")
+        assert caught.value.status == 401
+
+    def test_an_unsigned_delivery_is_refused(self, harness: Harness) -> None:
+        headers, body = harness.delivery(harness.open_ticket("Webhook"))
+        unsigned = {k: v for k, v in headers.items() if "signature" not in k.lower()}
+        with pytest.raises(WebhookRejected) as caught:
+            harness.adapter.parse_webhook(unsigned, body)
+        assert caught.value.status in (400, 401)
+
+    def test_an_oversized_delivery_is_refused(self, harness: Harness) -> None:
+        headers, _ = harness.delivery(harness.open_ticket("Webhook"))
+        with pytest.raises(WebhookRejected) as caught:
+            harness.adapter.parse_webhook(headers, b"{" + b" " * (8 * 1024 * 1024) + b"}")
+        assert caught.value.status == 413

@@ -1,0 +1,66 @@
+"""Retries in one place: idempotent calls only, jittered, never sooner than retry-after."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from ticket_bridge.bridge.errors import Conflict, Permanent, RateLimited, Transient
+from ticket_bridge.bridge.policy import RetryPolicy
+from ticket_bridge.bridge.retry import CallRetry, backoff
+
+
+def flaky(errors: list[Exception]):
+    calls = []
+
+    def call() -> str:
+        calls.append(1)
+        if errors:
+            raise errors.pop(0)
+        return "ok"
+
+    return call, calls
+
+
+def test_transient_errors_are_retried_until_success() -> None:
+    sleeps: list[float] = []
+    retry = CallRetry(RetryPolicy(call_attempts=4), sleep=sleeps.append)
+    call, calls = flaky([Transient("jira", "503"), Transient("jira", "timeout")])
+    assert retry(call) == "ok"
+    assert len(calls) == 3 and len(sleeps) == 2
+
+
+def test_a_429_is_never_retried_sooner_than_retry_after() -> None:
+    sleeps: list[float] = []
+    retry = CallRetry(RetryPolicy(call_attempts=3, backoff_base=0.1), sleep=sleeps.append)
+    call, _ = flaky([RateLimited("zendesk", 42.0)])
+    assert retry(call) == "ok"
+    assert sleeps == [pytest.approx(42.0)]
+
+
+def test_retries_stop_after_the_configured_attempts_and_reraise() -> None:
+    retry = CallRetry(RetryPolicy(call_attempts=2), sleep=lambda _: None)
+    call, calls = flaky([Transient("jira", "503")] * 5)
+    with pytest.raises(Transient):
+        retry(call)
+    assert len(calls) == 2
+
+
+@pytest.mark.parametrize("error", [Permanent("jira", "400"), Conflict("zendesk", "409")])
+def test_permanent_errors_and_conflicts_are_not_retried_here(error: Exception) -> None:
+    retry = CallRetry(RetryPolicy(call_attempts=5), sleep=lambda _: None)
+    call, calls = flaky([error])
+    with pytest.raises(type(error)):
+        retry(call)
+    assert len(calls) == 1
+
+
+def test_backoff_is_jittered_exponential_and_capped() -> None:
+    policy = RetryPolicy(backoff_base=1.0, backoff_cap=10.0)
+    rng = random.Random(3)
+    for attempt in range(1, 12):
+        ceiling = min(10.0, 2 ** (attempt - 1))
+        samples = [backoff(attempt, policy, rng) for _ in range(200)]
+        assert all(0 <= s <= ceiling for s in samples)
+        assert max(samples) > ceiling * 0.8, "full jitter spreads up to the ceiling"

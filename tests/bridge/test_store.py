@@ -1,0 +1,203 @@
+"""The state store on SQLite, and on PostgreSQL when TICKET_BRIDGE_TEST_DATABASE_URL is set."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from tests.conftest import TickingClock
+from ticket_bridge.bridge.errors import StoreError
+from ticket_bridge.bridge.model import Comment, Person, Ref, Status, Ticket, Visibility
+from ticket_bridge.bridge.store import AuditEntry, ConflictEntry, RefRecord, Store, redact
+from ticket_bridge.bridge.store.tables import metadata
+
+WHEN = dt.datetime(2026, 11, 2, 9, 30, tzinfo=dt.UTC)
+
+
+def first_ref(native_id: str = "1") -> RefRecord:
+    return RefRecord(
+        tracker="zendesk", native_id=native_id, base={"status": "new"}, remote_updated=WHEN
+    )
+
+
+def created(store: Store, key: str = "zendesk:1") -> int:
+    link = store.create_link(
+        key,
+        Ticket(title="Checkout fails"),
+        first_ref(key.split(":")[1]),
+        AuditEntry(field="link", source="zendesk", target=None, old=None, new=key, reason="routed"),
+    )
+    return link.id
+
+
+def test_migrations_create_exactly_the_declared_schema(store: Store) -> None:
+    assert not store.pending_migrations()
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == []
+
+
+def test_a_link_keeps_its_refs_bases_and_canonical_state(store: Store) -> None:
+    link_id = created(store)
+    store.add_ref(
+        link_id,
+        RefRecord(tracker="jira", native_id="ENG-7", base={"status": "To Do"}, remote_updated=None),
+    )
+    store.save_merge(
+        link_id,
+        Ticket(title="Checkout fails", status=Status.IN_PROGRESS),
+        {"jira": RefRecord(tracker="jira", native_id="ENG-7", base={"status": "In Progress"})},
+        [
+            AuditEntry(
+                field="status",
+                source="jira",
+                target=None,
+                old="new",
+                new="in_progress",
+                reason="changed in jira",
+            )
+        ],
+        [
+            ConflictEntry(
+                field="status",
+                candidates={"jira": "in_progress", "zendesk": "new"},
+                winner="jira",
+                policy="latest",
+            )
+        ],
+    )
+    link = store.link(link_id)
+    assert link is not None
+    assert link.canonical.status is Status.IN_PROGRESS
+    assert link.refs["jira"].base == {"status": "In Progress"}
+    assert link.refs["zendesk"].remote_updated == WHEN
+    assert store.link_for("jira", "ENG-7") == link
+    assert store.link_by_key("zendesk:1") == link
+    [conflict] = store.conflicts()
+    assert conflict.candidates == {"jira": "in_progress", "zendesk": "new"}
+    assert [a.reason for a in store.audit(link_id)] == ["changed in jira", "routed"]
+
+
+def test_creating_a_link_twice_with_one_key_returns_the_first(store: Store) -> None:
+    assert created(store) == created(store)
+    assert len(store.links()) == 1
+
+
+def test_a_ref_belongs_to_one_link_only(store: Store) -> None:
+    created(store, "zendesk:1")
+    other = created(store, "zendesk:2")
+    with pytest.raises(sa.exc.IntegrityError):
+        store.add_ref(other, first_ref("1"))
+
+
+def test_datetimes_come_back_aware_and_naive_ones_are_refused(store: Store) -> None:
+    link_id = created(store)
+    link = store.link(link_id)
+    assert link is not None and link.refs["zendesk"].remote_updated == WHEN
+    assert link.refs["zendesk"].remote_updated.tzinfo is not None
+    with pytest.raises((ValueError, sa.exc.StatementError)):
+        store.note_failure(link_id, dt.datetime(2026, 1, 1))
+
+
+def test_the_comment_map_records_origin_posted_and_withheld(store: Store) -> None:
+    link_id = created(store)
+    comment = Comment(
+        id="zendesk:c1",
+        author=Person(name="Dana", email="dana@example.com"),
+        body="Still broken",
+        visibility=Visibility.INTERNAL,
+        created_at=WHEN,
+        origin=Ref(tracker="zendesk", id="c1"),
+    )
+    store.add_comment(link_id, comment)
+    store.map_comment(link_id, comment.id, "jira", "10001", "posted")
+    store.map_comment(link_id, comment.id, "clickup", None, "withheld")
+    assert store.comments(link_id) == [comment]
+    assert store.comment_map(link_id) == {
+        ("zendesk:c1", "zendesk"): ("c1", "origin"),
+        ("zendesk:c1", "jira"): ("10001", "posted"),
+        ("zendesk:c1", "clickup"): (None, "withheld"),
+    }
+    with pytest.raises(sa.exc.IntegrityError):
+        store.map_comment(link_id, comment.id, "jira", "10002", "posted")
+
+
+def test_the_inbox_dedupes_deliveries_and_drains(store: Store) -> None:
+    assert store.enqueue("jira", "delivery-1", "ENG-7")
+    assert not store.enqueue("jira", "delivery-1", "ENG-7")
+    assert store.enqueue("zendesk", "delivery-1", "42")
+    assert store.inbox_depth() == 2
+    items = store.pending()
+    store.done([items[0].id])
+    assert [i.ticket_id for i in store.pending()] == ["42"]
+
+
+def test_cursors_are_kept_per_tracker(store: Store) -> None:
+    assert store.cursor("jira") is None
+    store.set_cursor("jira", "2026-11-02T09:00")
+    store.set_cursor("jira", "2026-11-02T09:05")
+    value, _ = store.cursor("jira")  # type: ignore[misc]
+    assert value == "2026-11-02T09:05"
+
+
+def test_failures_park_and_dead_letters(store: Store, clock: TickingClock) -> None:
+    link_id = created(store)
+    assert store.note_failure(link_id, clock()) == 1
+    assert store.note_failure(link_id, clock()) == 2
+    store.dead_letter(link_id, 2, "jira: 503")
+    assert store.link_ids() == []
+    [letter] = store.dead_letters()
+    assert letter.error == "jira: 503"
+    store.activate(link_id, "retried by admin")
+    assert store.link_ids() == [link_id]
+    assert store.dead_letters() == []
+    store.park(link_id, "unknown status")
+    link = store.link(link_id)
+    assert link is not None and (link.state, link.reason) == ("parked", "unknown status")
+
+
+def test_a_missing_store_directory_is_a_clear_error(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/nowhere/state.db"
+    with pytest.raises(StoreError, match=r"directory .*nowhere does not exist"):
+        Store.open(url)
+
+
+def test_a_locked_store_is_a_clear_error_and_loses_nothing(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/state.db"
+    store = Store.open(url, busy_timeout=0.2)
+    created(store)
+    holder = sqlite3.connect(tmp_path / "state.db", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(StoreError, match="locked by another process"):
+            store.enqueue("jira", "d1", "ENG-1")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert store.enqueue("jira", "d1", "ENG-1"), "the refused delivery can be stored afterwards"
+    assert len(store.links()) == 1
+    store.close()
+
+
+def test_an_unreachable_server_is_a_clear_error_without_the_password() -> None:
+    url = "postgresql+psycopg://bridge:hunter2@127.0.0.1:1/tickets"
+    with pytest.raises(StoreError) as caught:
+        Store.open(url)
+    assert "hunter2" not in str(caught.value)
+    assert "127.0.0.1:1" in str(caught.value)
+    assert "hunter2" not in redact(url)
+
+
+def test_the_default_store_lives_under_the_state_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    store = Store.open()
+    assert (tmp_path / "ticket-bridge" / "state.db").exists()
+    store.close()

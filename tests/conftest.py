@@ -1,0 +1,78 @@
+"""Shared fixtures: a clock that only moves when read, stores on SQLite (and PostgreSQL when asked)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+from ticket_bridge.bridge.store import Store
+
+PG_URL = os.environ.get("TICKET_BRIDGE_TEST_DATABASE_URL")
+
+
+class TickingClock:
+    """Deterministic time: every read is 1 ms after the previous one; ``advance`` jumps ahead."""
+
+    def __init__(self, start: dt.datetime | None = None) -> None:
+        self.now = start or dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
+
+    def __call__(self) -> dt.datetime:
+        self.now += dt.timedelta(milliseconds=1)
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += dt.timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock() -> TickingClock:
+    return TickingClock()
+
+
+def postgres_schema_url(base: str) -> Iterator[str]:
+    """A private schema for one test, so parallel workers never see each other's tables."""
+    schema = f"tb_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param(
+            "postgres",
+            marks=[
+                pytest.mark.postgres,
+                pytest.mark.skipif(
+                    PG_URL is None, reason="TICKET_BRIDGE_TEST_DATABASE_URL is not set"
+                ),
+            ],
+        ),
+    ]
+)
+def store_url(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/state.db"
+    else:
+        assert PG_URL is not None
+        yield from postgres_schema_url(PG_URL)
+
+
+@pytest.fixture
+def store(store_url: str, clock: TickingClock) -> Iterator[Store]:
+    opened = Store.open(store_url, clock=clock)
+    yield opened
+    opened.close()

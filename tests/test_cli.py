@@ -1,0 +1,84 @@
+"""The command line as an admin uses it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from ticket_bridge.cli import main
+
+
+def test_demo_converges_and_prints_a_table() -> None:
+    result = CliRunner().invoke(main, ["demo"])
+    assert result.exit_code == 0, result.output
+    assert "converged" in result.output
+    assert "Checkout returns HTTP 500" in result.output
+
+
+def test_demo_json_is_one_document_that_says_it_converged() -> None:
+    result = CliRunner().invoke(main, ["demo", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["converged"] is True and report["problems"] == []
+    by_key = {link["key"]: link for link in report["links"]}
+    outage = by_key["zendesk:1"]
+    assert set(outage["tickets"]) == {"zendesk", "jira", "clickup"}
+    assert outage["tickets"]["zendesk"]["status"] == "solved"
+    assert outage["tickets"]["jira"]["status"] == "Done"
+    assert outage["tickets"]["clickup"]["status"] == "Resolved"
+    zendesk_comments = outage["tickets"]["zendesk"]["comments"]
+    public = [c for c in zendesk_comments if c["visibility"] == "public"]
+    assert [c["author"] for c in public] == ["Dana Customer"], (
+        "only the customer's own reply is public"
+    )
+    escalations = [link for link in report["links"] if link["kind"] == "escalation"]
+    assert escalations and all("zendesk" not in link["tickets"] for link in escalations)
+
+
+def test_check_accepts_a_usable_config(tmp_path: Path) -> None:
+    config = tmp_path / "ticket-bridge.toml"
+    config.write_text(
+        f'[store]\nurl = "sqlite:///{tmp_path}/state.db"\n'
+        '[trackers.zendesk]\ntype = "memory"\nmapping = "zendesk"\ncustomer_facing = true\n',
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, ["check", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "is usable" in result.output
+
+
+def test_check_prints_every_problem_and_fails(tmp_path: Path) -> None:
+    config = tmp_path / "ticket-bridge.toml"
+    config.write_text(
+        f'[store]\nurl = "sqlite:///{tmp_path}/missing/state.db"\n'
+        '[trackers.zendesk]\ntype = "memory"\nmapping = "zendesk"\n'
+        '[[routes]]\nfrom = "zendesk"\nto = ["jira"]\n',
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, ["check", "--config", str(config)])
+    assert result.exit_code == 1
+    assert "routes.0: tracker 'jira' is not configured" in result.output
+    assert "store.url" in result.output and "does not exist" in result.output
+    assert "2 problem(s)" in result.output
+
+
+def test_check_never_prints_secrets(tmp_path: Path) -> None:
+    config = tmp_path / "ticket-bridge.toml"
+    config.write_text(
+        '[store]\nurl = "postgresql+psycopg://bridge:hunter2@127.0.0.1:1/tickets"\n'
+        '[trackers.zendesk]\ntype = "memory"\nwebhook_secret = "whsec-top-secret"\n',
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, ["check", "--config", str(config)])
+    assert result.exit_code == 1
+    assert "hunter2" not in result.output and "whsec-top-secret" not in result.output
+
+
+def test_check_without_a_config_says_how_to_give_one(tmp_path: Path) -> None:
+    runner = CliRunner()
+    with runner.isolated_filesystem(temp_dir=tmp_path):
+        result = runner.invoke(main, ["check"], env={"TICKET_BRIDGE_CONFIG": ""})
+    assert result.exit_code == 2
+    assert "--config" in result.output
