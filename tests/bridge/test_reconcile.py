@@ -11,6 +11,7 @@ from tests.world import AGENT, CUSTOMER, ROUTES, World
 from ticket_bridge.adapters.memory.fake import SimulatedCrash
 from ticket_bridge.bridge.agreement import disagreements
 from ticket_bridge.bridge.events import (
+    CommentEdited,
     CommentMirrored,
     CommentWithheld,
     ConflictSettled,
@@ -315,3 +316,33 @@ def test_a_permanent_error_dead_letters_at_once(store: Store, clock: TickingCloc
     events = world.settle()
     [parked] = [e for e in events if isinstance(e, LinkParked)]
     assert f"jira:{jira.id} no longer exists" in parked.reason
+
+
+def test_an_edit_of_the_original_reaches_every_mirror_once(world: World) -> None:
+    ticket = outage(world)
+    comment = world.zendesk.comment(ticket, CUSTOMER, "It fails for Visa", public=True)
+    world.settle()
+    world.zendesk.edit_comment(ticket, comment, "It fails for Visa and Mastercard")
+    events = world.settle()
+    assert sorted(e.target for e in events if isinstance(e, CommentEdited)) == ["clickup", "jira"]
+    for tracker in ("jira", "clickup"):
+        [mirror] = world.counterpart(tracker, f"zendesk:{ticket}").comments
+        assert "It fails for Visa and Mastercard" in mirror.body
+        assert "ticket-bridge:mirror zendesk:" in mirror.body
+    assert writes(world.settle()) == []
+
+
+def test_an_edit_interrupted_by_a_crash_is_finished_not_doubled(world: World) -> None:
+    ticket = outage(world)
+    comment = world.zendesk.comment(ticket, CUSTOMER, "first words", public=True)
+    world.settle()
+    world.zendesk.edit_comment(ticket, comment, "second thoughts")
+    world.trackers["jira"].inject("update_comment", "crash_after_write")
+    with pytest.raises(SimulatedCrash):
+        world.settle()
+    world.restart()
+    world.settle()
+    for tracker in ("jira", "clickup"):
+        [mirror] = world.counterpart(tracker, f"zendesk:{ticket}").comments
+        assert "second thoughts" in mirror.body
+    assert disagreements(world.store, world.adapters, world.policy) == []

@@ -37,7 +37,15 @@ PEOPLE = [Person(name="Dana Customer", email="dana@example.com"), Person(name="K
 titles = st.text(alphabet="abcdefgh ", min_size=1, max_size=12)
 dues = st.none() | st.dates(dt.date(2026, 1, 1), dt.date(2027, 12, 31)).map(dt.date.isoformat)
 FAULT_OPS = {
-    "transient": ["read", "update", "comments", "changes", "create", "add_comment"],
+    "transient": [
+        "read",
+        "update",
+        "comments",
+        "changes",
+        "create",
+        "add_comment",
+        "update_comment",
+    ],
     "rate_limited": ["read", "update", "comments", "changes"],
     "crash_after_write": ["update", "create", "add_comment"],
 }
@@ -105,6 +113,22 @@ class BridgeMachine(RuleBasedStateMachine):
             body = "[internal] " + body
             public = True
         self.world.trackers[tracker].comment(ticket_id, author, body, public=public)
+
+    @rule(ticket=tickets, text=titles, data=st.data())
+    def edit_comment(self, ticket: tuple[str, str], text: str, data: st.DataObject) -> None:
+        """A person edits a comment they wrote (never a mirror the bridge posted)."""
+        tracker, ticket_id = ticket
+        own = [
+            c
+            for c in self.world.trackers[tracker].tickets[ticket_id].comments
+            if mirror_of(c.body) is None
+        ]
+        if own:
+            comment = data.draw(st.sampled_from(own), label="comment")
+            prefix = "[internal] " if comment.body.startswith("[internal] ") else ""
+            self.world.trackers[tracker].edit_comment(
+                ticket_id, comment.id, f"{prefix}edited: {text}"
+            )
 
     # -- faults and the bridge -------------------------------------------------------------
 
@@ -219,6 +243,10 @@ class BridgeMachine(RuleBasedStateMachine):
                     assert count[comment.id] == (1 if belongs else 0), (
                         f"{comment.id} is {count[comment.id]} times in {tracker}:{ref.native_id}"
                     )
+                bodies = {n.mirror_of: n.body for n in natives if n.mirror_of}
+                for comment in comments:
+                    if comment.id in bodies:
+                        assert comment.body in bodies[comment.id], f"{comment.id} edit missing"
                 extra = set(count) - {c.id for c in comments}
                 assert not extra, f"{tracker}:{ref.native_id} holds comments the link lost: {extra}"
             for field in (Field.STATUS, Field.PRIORITY, Field.DUE, Field.TITLE):

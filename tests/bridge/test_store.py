@@ -116,14 +116,21 @@ def test_the_comment_map_records_origin_posted_and_withheld(store: Store) -> Non
         origin=Ref(tracker="zendesk", id="c1"),
     )
     store.add_comment(link_id, comment)
-    store.map_comment(link_id, comment.id, "jira", "10001", "posted")
+    store.map_comment(link_id, comment.id, "jira", "10001", "posted", digest="d1")
     store.map_comment(link_id, comment.id, "clickup", None, "withheld")
     assert store.comments(link_id) == [comment]
-    assert store.comment_map(link_id) == {
-        ("zendesk:c1", "zendesk"): ("c1", "origin"),
-        ("zendesk:c1", "jira"): ("10001", "posted"),
-        ("zendesk:c1", "clickup"): (None, "withheld"),
+    assert {k: (v.native_id, v.state, v.digest) for k, v in store.comment_map(link_id).items()} == {
+        ("zendesk:c1", "zendesk"): ("c1", "origin", None),
+        ("zendesk:c1", "jira"): ("10001", "posted", "d1"),
+        ("zendesk:c1", "clickup"): (None, "withheld", None),
     }
+    audit = AuditEntry(
+        field="comment", source="zendesk", target=None, old=None, new=None, reason="e"
+    )
+    store.edit_comment(link_id, comment.id, "Fixed now", audit)
+    store.mirror_edited(link_id, comment.id, "jira", "d2", audit)
+    assert store.comments(link_id)[0].body == "Fixed now"
+    assert store.comment_map(link_id)[("zendesk:c1", "jira")].digest == "d2"
     with pytest.raises(sa.exc.IntegrityError):
         store.map_comment(link_id, comment.id, "jira", "10002", "posted")
 

@@ -114,5 +114,8 @@ class Adapter(Protocol):
     def add_comment(self, ticket_id: str, mirror: Mirror) -> NativeComment:
         """Post a mirror with its attribution line and marker."""
 
+    def update_comment(self, ticket_id: str, comment_id: str, mirror: Mirror) -> NativeComment:
+        """Rewrite a mirror we posted, after its original was edited (same marker)."""
+
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> Sequence[Hint]:
         """Verify a delivery and say what it names; raise ``WebhookRejected`` for a bad one."""

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 
 from ticket_bridge.bridge import lifecycle
 from ticket_bridge.bridge.adapter import Adapter
+from ticket_bridge.bridge.comments import digest
 from ticket_bridge.bridge.policy import SyncPolicy
 from ticket_bridge.bridge.store import LinkRecord, Store
 
@@ -42,8 +43,11 @@ def link_disagreements(
     mapped = store.comment_map(link.id)
     for comment in store.comments(link.id):
         for tracker in link.refs:
-            if (comment.id, tracker) not in mapped:
+            entry = mapped.get((comment.id, tracker))
+            if entry is None:
                 problems.append(f"link {link.key}: comment {comment.id} not yet in {tracker}")
+            elif entry.state == "posted" and entry.digest != digest(comment.body):
+                problems.append(f"link {link.key}: an edit of {comment.id} is not yet in {tracker}")
     return problems
 
 

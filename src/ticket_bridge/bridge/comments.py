@@ -6,6 +6,7 @@ crash between posting and recording is repaired by finding the marker instead of
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from ticket_bridge.bridge.model import Comment, Visibility
@@ -40,6 +41,11 @@ def mirror_visibility(
     if wanted is Visibility.INTERNAL and target_customer_facing and not target_internal_comments:
         return None
     return wanted
+
+
+def digest(body: str) -> str:
+    """What a mirror's base records of a body: enough to tell an edit, nothing of its text."""
+    return hashlib.sha256(body.encode()).hexdigest()
 
 
 def attribution(comment: Comment) -> str:

@@ -57,6 +57,13 @@ class CommentMirrored(Frozen):
     visibility: str
 
 
+class CommentEdited(Frozen):
+    event: Literal["comment_edited"] = "comment_edited"
+    link: str
+    comment: str
+    target: str
+
+
 class CommentWithheld(Frozen):
     event: Literal["comment_withheld"] = "comment_withheld"
     link: str
@@ -114,6 +121,7 @@ Event = (
     | FieldPropagated
     | ConflictSettled
     | CommentMirrored
+    | CommentEdited
     | CommentWithheld
     | LinkParked
     | LinkFailed
@@ -123,4 +131,4 @@ Event = (
     | PassFinished
 )
 
-WRITES = (CounterpartCreated, FieldPropagated, CommentMirrored)
+WRITES = (CounterpartCreated, FieldPropagated, CommentMirrored, CommentEdited)

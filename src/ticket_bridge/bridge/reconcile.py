@@ -12,15 +12,16 @@ DESIGN.md "Reconcile, per link". The invariants it keeps:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import partial
 from typing import Any
 
 from ticket_bridge.bridge import lifecycle
 from ticket_bridge.bridge.adapter import Adapter, Draft, Mirror, NativeComment, NativeTicket
-from ticket_bridge.bridge.comments import mirror_visibility
+from ticket_bridge.bridge.comments import digest, mirror_visibility
 from ticket_bridge.bridge.errors import NotFound, ParkLink
 from ticket_bridge.bridge.events import (
+    CommentEdited,
     CommentMirrored,
     CommentWithheld,
     ConflictSettled,
@@ -33,7 +34,14 @@ from ticket_bridge.bridge.events import (
 from ticket_bridge.bridge.model import Comment, Field, Json, Kind, Ref, Ticket
 from ticket_bridge.bridge.policy import SyncPolicy
 from ticket_bridge.bridge.retry import CallRetry
-from ticket_bridge.bridge.store import AuditEntry, ConflictEntry, LinkRecord, RefRecord, Store
+from ticket_bridge.bridge.store import (
+    AuditEntry,
+    CommentRefRecord,
+    ConflictEntry,
+    LinkRecord,
+    RefRecord,
+    Store,
+)
 
 _UNSEEN = object()
 
@@ -350,97 +358,170 @@ class Reconciler:
     def _sync_comments(
         self, link: LinkRecord, snaps: Mapping[str, NativeTicket]
     ) -> Iterator[Event]:
+        """Comments are an append-only set: learn new originals and edits, then bring every mirror."""
         known = self.store.comment_map(link.id)
-        seen = {(tracker, nid) for (_, tracker), (nid, _) in known.items() if nid is not None}
         comments = {c.id: c for c in self.store.comments(link.id)}
-        natives: dict[str, list[NativeComment]] = {}
         for tracker, snap in snaps.items():
             adapter = self._adapter(tracker)
-            natives[tracker] = list(self.retry(partial(adapter.comments, snap.id)))
-
-        for tracker, items in natives.items():
-            for item in items:
-                if (tracker, item.id) in seen:
-                    continue
-                if item.mirror_of is not None:
-                    if item.mirror_of in comments and (item.mirror_of, tracker) not in known:
-                        self.store.map_comment(link.id, item.mirror_of, tracker, item.id, "posted")
-                        known[(item.mirror_of, tracker)] = (item.id, "posted")
-                    continue
-                comment = Comment(
-                    id=f"{tracker}:{item.id}",
-                    author=item.author,
-                    body=item.body,
-                    visibility=item.visibility,
-                    created_at=item.created_at,
-                    origin=Ref(tracker=tracker, id=item.id),
-                )
-                if comment.id in comments:
-                    continue
-                self.store.add_comment(link.id, comment)
-                comments[comment.id] = comment
-                known[(comment.id, tracker)] = (item.id, "origin")
-
+            items = self.retry(partial(adapter.comments, snap.id))
+            self._learn(link, tracker, items, known, comments)
         for comment in sorted(comments.values(), key=lambda c: (c.created_at, c.id)):
-            source = self.adapters.get(comment.origin.tracker)
             for tracker, snap in snaps.items():
-                if (comment.id, tracker) in known:
-                    continue
-                target = self._adapter(tracker)
-                visibility = mirror_visibility(
-                    comment,
-                    source=comment.origin.tracker,
-                    source_customer_facing=source.customer_facing if source else False,
-                    target_customer_facing=target.customer_facing,
-                    target_internal_comments=target.internal_comments,
-                    public_from=self.policy.comments.public_from,
-                )
-                if visibility is None:
-                    reason = f"internal comment withheld from customer-facing {tracker}"
-                    self.store.map_comment(
+                yield from self._mirror(link, comment, tracker, snap.id, known)
+
+    def _learn(
+        self,
+        link: LinkRecord,
+        tracker: str,
+        items: Sequence[NativeComment],
+        known: dict[tuple[str, str], CommentRefRecord],
+        comments: dict[str, Comment],
+    ) -> None:
+        """New comments written in ``tracker``, mirrors found again by marker, and edited originals."""
+        mapped = {(t, r.native_id): key for (key, t), r in known.items() if r.native_id}
+        for item in items:
+            key = mapped.get((tracker, item.id))
+            if key is not None:
+                original = comments.get(key)
+                if (
+                    known[(key, tracker)].state == "origin"
+                    and original
+                    and item.body != original.body
+                ):
+                    comments[key] = original.model_copy(update={"body": item.body})
+                    self.store.edit_comment(
                         link.id,
-                        comment.id,
-                        tracker,
-                        None,
-                        "withheld",
-                        [
-                            AuditEntry(
-                                field="comment",
-                                source=comment.origin.tracker,
-                                target=tracker,
-                                old=None,
-                                new=comment.id,
-                                reason=reason,
-                            )
-                        ],
-                    )
-                    known[(comment.id, tracker)] = (None, "withheld")
-                    yield CommentWithheld(
-                        link=link.key, comment=comment.id, target=tracker, reason=reason
-                    )
-                    continue
-                posted = target.add_comment(snap.id, Mirror(comment=comment, visibility=visibility))
-                self.store.map_comment(
-                    link.id,
-                    comment.id,
-                    tracker,
-                    posted.id,
-                    "posted",
-                    [
+                        key,
+                        item.body,
                         AuditEntry(
                             field="comment",
-                            source=comment.origin.tracker,
-                            target=tracker,
-                            old=None,
-                            new=comment.id,
-                            reason=f"mirrored as {visibility} comment {posted.id}",
-                        )
-                    ],
+                            source=tracker,
+                            target=None,
+                            old=digest(original.body),
+                            new=digest(item.body),
+                            reason="edited in its origin",
+                        ),
+                    )
+                continue
+            if item.mirror_of is not None:
+                if item.mirror_of in comments and (item.mirror_of, tracker) not in known:
+                    # Posted before a crash, never recorded: adopt it instead of posting again.
+                    # What body it holds is unknown (an edit may have come since): no digest, so
+                    # the next step rewrites it once to the current body.
+                    self.store.map_comment(link.id, item.mirror_of, tracker, item.id, "posted")
+                    known[(item.mirror_of, tracker)] = CommentRefRecord(
+                        native_id=item.id, state="posted"
+                    )
+                continue
+            comment = Comment(
+                id=f"{tracker}:{item.id}",
+                author=item.author,
+                body=item.body,
+                visibility=item.visibility,
+                created_at=item.created_at,
+                origin=Ref(tracker=tracker, id=item.id),
+            )
+            if comment.id in comments:
+                continue
+            self.store.add_comment(link.id, comment)
+            comments[comment.id] = comment
+            known[(comment.id, tracker)] = CommentRefRecord(native_id=item.id, state="origin")
+
+    def _mirror(
+        self,
+        link: LinkRecord,
+        comment: Comment,
+        tracker: str,
+        ticket_id: str,
+        known: dict[tuple[str, str], CommentRefRecord],
+    ) -> Iterator[Event]:
+        """Post the comment to ``tracker`` once, or bring an earlier mirror up to an edit."""
+        entry = known.get((comment.id, tracker))
+        if entry is not None and entry.state != "posted":
+            return
+        body_digest = digest(comment.body)
+        if entry is not None and entry.digest == body_digest:
+            return
+        source = self.adapters.get(comment.origin.tracker)
+        target = self._adapter(tracker)
+        visibility = mirror_visibility(
+            comment,
+            source=comment.origin.tracker,
+            source_customer_facing=source.customer_facing if source else False,
+            target_customer_facing=target.customer_facing,
+            target_internal_comments=target.internal_comments,
+            public_from=self.policy.comments.public_from,
+        )
+        if entry is not None:
+            if visibility is None or entry.native_id is None:
+                return
+            target.update_comment(
+                ticket_id, entry.native_id, Mirror(comment=comment, visibility=visibility)
+            )
+            self.store.mirror_edited(
+                link.id,
+                comment.id,
+                tracker,
+                body_digest,
+                AuditEntry(
+                    field="comment",
+                    source=comment.origin.tracker,
+                    target=tracker,
+                    old=entry.digest,
+                    new=body_digest,
+                    reason=f"edit mirrored to comment {entry.native_id}",
+                ),
+            )
+            known[(comment.id, tracker)] = entry.model_copy(update={"digest": body_digest})
+            yield CommentEdited(link=link.key, comment=comment.id, target=tracker)
+            return
+        if visibility is None:
+            reason = f"internal comment withheld from customer-facing {tracker}"
+            self.store.map_comment(
+                link.id,
+                comment.id,
+                tracker,
+                None,
+                "withheld",
+                [
+                    AuditEntry(
+                        field="comment",
+                        source=comment.origin.tracker,
+                        target=tracker,
+                        old=None,
+                        new=comment.id,
+                        reason=reason,
+                    )
+                ],
+            )
+            known[(comment.id, tracker)] = CommentRefRecord(native_id=None, state="withheld")
+            yield CommentWithheld(link=link.key, comment=comment.id, target=tracker, reason=reason)
+            return
+        posted = target.add_comment(ticket_id, Mirror(comment=comment, visibility=visibility))
+        self.store.map_comment(
+            link.id,
+            comment.id,
+            tracker,
+            posted.id,
+            "posted",
+            [
+                AuditEntry(
+                    field="comment",
+                    source=comment.origin.tracker,
+                    target=tracker,
+                    old=None,
+                    new=comment.id,
+                    reason=f"mirrored as {visibility} comment {posted.id}",
                 )
-                known[(comment.id, tracker)] = (posted.id, "posted")
-                yield CommentMirrored(
-                    link=link.key, comment=comment.id, target=tracker, visibility=visibility.value
-                )
+            ],
+            digest=body_digest,
+        )
+        known[(comment.id, tracker)] = CommentRefRecord(
+            native_id=posted.id, state="posted", digest=body_digest
+        )
+        yield CommentMirrored(
+            link=link.key, comment=comment.id, target=tracker, visibility=visibility.value
+        )
 
 
 def _audit_link(tracker: str, native_id: str, reason: str) -> AuditEntry:

@@ -94,14 +94,22 @@ class MemoryAdapter:
     def comments(self, ticket_id: str) -> Sequence[NativeComment]:
         return [self._comment(c) for c in self.tracker.api_comments(ticket_id)]
 
-    def add_comment(self, ticket_id: str, mirror: Mirror) -> NativeComment:
+    def _render(self, mirror: Mirror) -> tuple[str, bool]:
         body = comments.render(mirror.comment)
         public = mirror.visibility is Visibility.PUBLIC
         if not self.internal_comments:
             if not public:
                 body = comments.mark_internal(body, self.config.internal_prefix)
             public = True
+        return body, public
+
+    def add_comment(self, ticket_id: str, mirror: Mirror) -> NativeComment:
+        body, public = self._render(mirror)
         return self._comment(self.tracker.api_add_comment(ticket_id, BRIDGE, body, public))
+
+    def update_comment(self, ticket_id: str, comment_id: str, mirror: Mirror) -> NativeComment:
+        body, _ = self._render(mirror)
+        return self._comment(self.tracker.api_update_comment(ticket_id, comment_id, body))
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> Sequence[Hint]:
         return webhooks.parse(self.name, self.config.webhook_secret, headers, body)

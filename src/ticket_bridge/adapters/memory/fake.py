@@ -107,6 +107,12 @@ class MemoryTracker:
         self._touch(ticket)
         return comment.id
 
+    def edit_comment(self, ticket_id: str, comment_id: str, body: str) -> None:
+        ticket = self._ticket(ticket_id)
+        comment = next(c for c in ticket.comments if c.id == comment_id)
+        comment.body = body
+        self._touch(ticket)
+
     def inject(
         self,
         operation: str,
@@ -194,6 +200,19 @@ class MemoryTracker:
         comment_id = self.comment(ticket_id, author, body, public=public)
         self._after_write(fault)
         return next(c for c in self.tickets[ticket_id].comments if c.id == comment_id)
+
+    def api_update_comment(self, ticket_id: str, comment_id: str, body: str) -> StoredComment:
+        fault = self._enter("update_comment", ticket_id)
+        ticket = self._ticket(ticket_id)
+        comment = next((c for c in ticket.comments if c.id == comment_id), None)
+        if comment is None:
+            raise NotFound(
+                self.name, "no such comment", ref=f"{self.name}:{ticket_id}/{comment_id}"
+            )
+        comment.body = body
+        self._touch(ticket)
+        self._after_write(fault)
+        return comment
 
     def api_changes(self, after: int) -> tuple[list[str], int]:
         self._enter("changes")

@@ -86,6 +86,17 @@ class LinkRecord(Frozen):
     refs: dict[str, RefRecord]
 
 
+class CommentRefRecord(Frozen):
+    """Where one comment stands in one tracker: its origin, a mirror we posted, or withheld.
+
+    ``digest`` is the digest of the body a posted mirror holds, so an edit reaches it exactly once.
+    """
+
+    native_id: str | None
+    state: str
+    digest: str | None = None
+
+
 class AuditRecord(Frozen):
     id: int
     at: AwareDatetime
@@ -545,13 +556,18 @@ class Store:
             for r in rows
         ]
 
-    def comment_map(self, link_id: int) -> dict[tuple[str, str], tuple[str | None, str]]:
-        """(comment key, tracker) -> (native id or None, state) for every comment of the link."""
+    def comment_map(self, link_id: int) -> dict[tuple[str, str], CommentRefRecord]:
+        """(comment key, tracker) -> where that comment stands there, for every comment of the link."""
         with self._tx("read comment map") as conn:
             rows = conn.execute(
                 sa.select(t.comment_refs).where(t.comment_refs.c.link_id == link_id)
             ).all()
-        return {(r.key, r.tracker): (r.native_id, r.state) for r in rows}
+        return {
+            (r.key, r.tracker): CommentRefRecord(
+                native_id=r.native_id, state=r.state, digest=r.digest
+            )
+            for r in rows
+        }
 
     def add_comment(self, link_id: int, comment: Comment) -> None:
         """A comment first seen in its origin tracker; mapped there in the same transaction."""
@@ -587,15 +603,47 @@ class Store:
         native_id: str | None,
         state: str,
         audit: Sequence[AuditEntry] = (),
+        digest: str | None = None,
     ) -> None:
         """Where comment ``key`` stands in ``tracker``: posted (native id), or withheld by the rules."""
         with self._tx("map comment") as conn:
             conn.execute(
                 sa.insert(t.comment_refs).values(
-                    link_id=link_id, key=key, tracker=tracker, native_id=native_id, state=state
+                    link_id=link_id,
+                    key=key,
+                    tracker=tracker,
+                    native_id=native_id,
+                    state=state,
+                    digest=digest,
                 )
             )
             self._insert_audit(conn, link_id, audit, self.clock())
+
+    def edit_comment(self, link_id: int, key: str, body: str, audit: AuditEntry) -> None:
+        """The origin of a comment edited it: the canonical body follows (edits are latest-wins)."""
+        with self._tx("edit comment") as conn:
+            conn.execute(
+                sa.update(t.comments)
+                .where(t.comments.c.link_id == link_id, t.comments.c.key == key)
+                .values(body=body)
+            )
+            self._insert_audit(conn, link_id, [audit], self.clock())
+
+    def mirror_edited(
+        self, link_id: int, key: str, tracker: str, digest: str, audit: AuditEntry
+    ) -> None:
+        """A mirror now holds the body with this digest, recorded right after the remote edit."""
+        with self._tx("record mirror edit") as conn:
+            conn.execute(
+                sa.update(t.comment_refs)
+                .where(
+                    t.comment_refs.c.link_id == link_id,
+                    t.comment_refs.c.key == key,
+                    t.comment_refs.c.tracker == tracker,
+                )
+                .values(digest=digest)
+            )
+            self._insert_audit(conn, link_id, [audit], self.clock())
 
     # -- cursors ---------------------------------------------------------------------------
 

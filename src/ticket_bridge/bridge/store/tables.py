@@ -93,6 +93,7 @@ comment_refs = sa.Table(
     sa.Column("tracker", sa.String(100), nullable=False),
     sa.Column("native_id", sa.String(200)),
     sa.Column("state", sa.String(10), nullable=False),
+    sa.Column("digest", sa.String(64)),
     sa.UniqueConstraint("link_id", "key", "tracker"),
     sa.Index("ix_comment_refs_tracker_native_id", "tracker", "native_id"),
 )

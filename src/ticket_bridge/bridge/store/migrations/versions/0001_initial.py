@@ -76,6 +76,7 @@ def upgrade() -> None:
         sa.Column("tracker", sa.String(100), nullable=False),
         sa.Column("native_id", sa.String(200)),
         sa.Column("state", sa.String(10), nullable=False),
+        sa.Column("digest", sa.String(64)),
         sa.PrimaryKeyConstraint("id", name="pk_comment_refs"),
         sa.ForeignKeyConstraint(
             ["link_id"], ["links.id"], name="fk_comment_refs_link_id_links", ondelete="CASCADE"
