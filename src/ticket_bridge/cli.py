@@ -212,7 +212,8 @@ def demo_report(
     links = []
     for link in store.links():
         tickets: dict[str, Any] = {}
-        for tracker, ref in link.refs.items():
+        for tracker in (t for t in adapters if t in link.refs):
+            ref = link.refs[tracker]
             native = adapters[tracker].read(ref.native_id)
             notes = adapters[tracker].comments(ref.native_id)
             tickets[tracker] = {

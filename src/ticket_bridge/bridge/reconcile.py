@@ -91,12 +91,7 @@ class Reconciler:
                 if tracker not in link.refs:
                     self.store.add_ref(
                         link.id,
-                        RefRecord(
-                            tracker=tracker,
-                            native_id=native.id,
-                            base={f.value: v for f, v in native.fields.items()},
-                            remote_updated=native.updated_at,
-                        ),
+                        _observed(tracker, native),
                         [_audit_link(tracker, native.id, "found by its correlation key")],
                     )
                 return link.id, []
@@ -110,12 +105,7 @@ class Reconciler:
         link = self.store.create_link(
             key,
             ticket,
-            RefRecord(
-                tracker=tracker,
-                native_id=native.id,
-                base={f.value: v for f, v in native.fields.items()},
-                remote_updated=native.updated_at,
-            ),
+            _observed(tracker, native),
             _audit_link(tracker, native.id, "new ticket matched a route"),
         )
         events: list[Event] = [LinkCreated(link=key, source=f"{tracker}:{native.id}")]
@@ -223,15 +213,7 @@ class Reconciler:
                 )
             )
         canonical = current.model_copy(update=updates) if updates else current
-        bases = {
-            tracker: RefRecord(
-                tracker=tracker,
-                native_id=link.refs[tracker].native_id,
-                base={f.value: v for f, v in snap.fields.items()},
-                remote_updated=snap.updated_at,
-            )
-            for tracker, snap in snaps.items()
-        }
+        bases = {tracker: _observed(tracker, snap) for tracker, snap in snaps.items()}
         if updates or any(bases[t] != link.refs[t] for t in bases):
             self.store.save_merge(link.id, canonical, bases, audits, conflicts)
         return canonical, events
@@ -277,12 +259,7 @@ class Reconciler:
             created = adapter.create(draft)
             self.store.add_ref(
                 link.id,
-                RefRecord(
-                    tracker=target,
-                    native_id=created.id,
-                    base={f.value: v for f, v in created.fields.items()},
-                    remote_updated=created.updated_at,
-                ),
+                _observed(target, created),
                 [
                     _audit_link(
                         target, created.id, f"counterpart created by a route from {link.origin}"
@@ -333,16 +310,7 @@ class Reconciler:
                 )
                 for field in patch
             ]
-            self.store.record_write(
-                link.id,
-                RefRecord(
-                    tracker=tracker,
-                    native_id=native_id,
-                    base={f.value: v for f, v in after.fields.items()},
-                    remote_updated=after.updated_at,
-                ),
-                audits,
-            )
+            self.store.record_write(link.id, _observed(tracker, after), audits)
             snaps[tracker] = after
             for field in patch:
                 yield FieldPropagated(
@@ -483,16 +451,7 @@ class Reconciler:
                 tracker,
                 None,
                 "withheld",
-                [
-                    AuditEntry(
-                        field="comment",
-                        source=comment.origin.tracker,
-                        target=tracker,
-                        old=None,
-                        new=comment.id,
-                        reason=reason,
-                    )
-                ],
+                [_audit_comment(comment, tracker, reason)],
             )
             known[(comment.id, tracker)] = CommentRefRecord(native_id=None, state="withheld")
             yield CommentWithheld(link=link.key, comment=comment.id, target=tracker, reason=reason)
@@ -504,16 +463,7 @@ class Reconciler:
             tracker,
             posted.id,
             "posted",
-            [
-                AuditEntry(
-                    field="comment",
-                    source=comment.origin.tracker,
-                    target=tracker,
-                    old=None,
-                    new=comment.id,
-                    reason=f"mirrored as {visibility} comment {posted.id}",
-                )
-            ],
+            [_audit_comment(comment, tracker, f"mirrored as {visibility} comment {posted.id}")],
             digest=body_digest,
         )
         known[(comment.id, tracker)] = CommentRefRecord(
@@ -522,6 +472,27 @@ class Reconciler:
         yield CommentMirrored(
             link=link.key, comment=comment.id, target=tracker, visibility=visibility.value
         )
+
+
+def _observed(tracker: str, native: NativeTicket) -> RefRecord:
+    """A ref whose base is what the tracker holds now."""
+    return RefRecord(
+        tracker=tracker,
+        native_id=native.id,
+        base={f.value: v for f, v in native.fields.items()},
+        remote_updated=native.updated_at,
+    )
+
+
+def _audit_comment(comment: Comment, target: str, reason: str) -> AuditEntry:
+    return AuditEntry(
+        field="comment",
+        source=comment.origin.tracker,
+        target=target,
+        old=None,
+        new=comment.id,
+        reason=reason,
+    )
 
 
 def _audit_link(tracker: str, native_id: str, reason: str) -> AuditEntry:

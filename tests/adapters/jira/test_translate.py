@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from tests.adapters.zones import ZONES
 from ticket_bridge.adapters.jira.translate import JiraDue, read_duedate, write_duedate
 from ticket_bridge.bridge.model import Due, Json
 from ticket_bridge.bridge.translation import DueCodec
 
-ZONES = [ZoneInfo(key) for key in sorted(zoneinfo.available_timezones())]
 INSTANTS = st.datetimes(
     min_value=dt.datetime(1900, 1, 2),
     max_value=dt.datetime(2199, 12, 30),

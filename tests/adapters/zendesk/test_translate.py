@@ -3,30 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
+from tests.adapters.zones import DATES, ZONES, exists_in
 from ticket_bridge.adapters.zendesk.translate import ZendeskDue, read_due_at, write_due_at
 from ticket_bridge.bridge.model import Due, Json
 from ticket_bridge.bridge.translation import DueCodec
 
-ZONES = [ZoneInfo(key) for key in sorted(zoneinfo.available_timezones())]
-DATES = st.dates(min_value=dt.date(1900, 1, 2), max_value=dt.date(2199, 12, 30))
 INSTANTS = st.datetimes(
     min_value=dt.datetime(1900, 1, 2),
     max_value=dt.datetime(2199, 12, 30),
     timezones=st.just(dt.UTC),
 )
-
-
-def exists_in(day: dt.date, zone: ZoneInfo) -> bool:
-    """Whether clocks in ``zone`` ever showed ``day``: a few zones skipped one (Apia 2011-12-30)."""
-    noon = dt.datetime.combine(day, dt.time(12), tzinfo=zone)
-    return noon.astimezone(dt.UTC).astimezone(zone).date() == day
 
 
 def stands_for_a_date(at: dt.datetime, zone: ZoneInfo) -> bool:
