@@ -346,3 +346,54 @@ def test_an_edit_interrupted_by_a_crash_is_finished_not_doubled(world: World) ->
         [mirror] = world.counterpart(tracker, f"zendesk:{ticket}").comments
         assert "second thoughts" in mirror.body
     assert disagreements(world.store, world.adapters, world.policy) == []
+
+
+def test_an_edit_between_read_and_write_is_merged_again_not_overwritten(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ticket = outage(world)
+    jira = world.counterpart("jira", f"zendesk:{ticket}")
+    adapter = world.adapters["jira"]
+    real_update = adapter.update
+    raced: list[str] = []
+
+    def racing_update(ticket_id, patch, *, since=None):
+        if not raced:
+            raced.append(ticket_id)
+            world.jira.edit(jira.id, status="In Progress")  # an engineer, a moment earlier
+        return real_update(ticket_id, patch, since=since)
+
+    monkeypatch.setattr(adapter, "update", racing_update)
+    world.zendesk.edit(ticket, priority="low")
+    world.settle()
+    assert raced == [jira.id]
+    assert world.jira.tickets[jira.id].fields[Field.STATUS] == "In Progress", "not overwritten"
+    assert world.jira.tickets[jira.id].fields[Field.PRIORITY] == "Low"
+    assert world.zendesk.tickets[ticket].fields[Field.STATUS] == "open"
+    assert disagreements(world.store, world.adapters, world.policy) == []
+
+
+def test_a_comment_that_lands_in_a_follow_up_moves_the_link(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As Zendesk does for a closed ticket: the post lands in a new ticket, the link follows."""
+    from ticket_bridge.bridge.adapter import Mirror, NativeComment
+
+    ticket = outage(world)
+    jira = world.counterpart("jira", f"zendesk:{ticket}")
+    adapter = world.adapters["zendesk"]
+    real_add = adapter.add_comment
+
+    def into_follow_up(ticket_id: str, mirror: Mirror) -> NativeComment:
+        follow_up = world.zendesk.open_ticket("Checkout fails", kind="incident", status="open")
+        posted = real_add(follow_up, mirror)
+        return posted.model_copy(update={"ticket_id": follow_up})
+
+    monkeypatch.setattr(adapter, "add_comment", into_follow_up)
+    world.jira.comment(jira.id, AGENT, "first", public=True)
+    world.jira.comment(jira.id, AGENT, "second", public=True)
+    world.settle(max_passes=3)
+    link = world.store.link_by_key(f"zendesk:{ticket}")
+    assert link is not None and link.refs["zendesk"].native_id != ticket
+    moved = [a for a in world.store.audit(link.id, "link") if a.target == "zendesk"]
+    assert moved and "closed for good" in moved[0].reason

@@ -7,6 +7,7 @@ ref's base, never canonical with canonical.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
@@ -37,7 +38,11 @@ class Draft(Frozen):
 
 
 class NativeComment(Frozen):
-    """A comment as a tracker holds it; ``mirror_of`` is set when it carries our mirror marker."""
+    """A comment as a tracker holds it; ``mirror_of`` is set when it carries our mirror marker.
+
+    ``ticket_id`` is set when a posted comment landed in another ticket than the one asked for
+    (a Zendesk follow-up of a closed ticket): the link moves there.
+    """
 
     id: str
     author: Person
@@ -45,6 +50,7 @@ class NativeComment(Frozen):
     visibility: Visibility
     created_at: AwareDatetime
     mirror_of: str | None = None
+    ticket_id: str | None = None
 
 
 class Mirror(Frozen):
@@ -105,8 +111,16 @@ class Adapter(Protocol):
     def create(self, draft: Draft) -> NativeTicket:
         """Create a ticket, or return the one that already carries ``draft.correlation_key``."""
 
-    def update(self, ticket_id: str, patch: Mapping[Field, Json]) -> NativeTicket:
-        """Write native values and return the ticket as it stands after the write."""
+    def update(
+        self, ticket_id: str, patch: Mapping[Field, Json], *, since: dt.datetime | None = None
+    ) -> NativeTicket:
+        """Write native values and return the ticket as it stands after the write.
+
+        ``since`` is the updated stamp the patch was computed from: a tracker that can guard
+        against a concurrent edit raises ``Conflict`` when the ticket moved on since. The
+        returned ticket may have another id (a Zendesk follow-up of a closed ticket): the link
+        moves to it.
+        """
 
     def comments(self, ticket_id: str) -> Sequence[NativeComment]:
         """Every comment of the ticket, oldest first, with mirror markers parsed."""

@@ -289,7 +289,7 @@ class Reconciler:
             if not patch:
                 continue
             native_id = snap.id
-            after = self.retry(partial(adapter.update, native_id, patch))
+            after = self.retry(partial(adapter.update, native_id, patch, since=snap.updated_at))
             for field, sent in patch.items():
                 landed = translation.to_canonical(
                     field, after.fields.get(field), getattr(canonical, field.value)
@@ -310,6 +310,8 @@ class Reconciler:
                 )
                 for field in patch
             ]
+            if after.id != native_id:
+                audits.append(_moved(tracker, native_id, after.id))
             self.store.record_write(link.id, _observed(tracker, after), audits)
             snaps[tracker] = after
             for field in patch:
@@ -333,9 +335,10 @@ class Reconciler:
             adapter = self._adapter(tracker)
             items = self.retry(partial(adapter.comments, snap.id))
             self._learn(link, tracker, items, known, comments)
+        tickets = {tracker: snap.id for tracker, snap in snaps.items()}
         for comment in sorted(comments.values(), key=lambda c: (c.created_at, c.id)):
-            for tracker, snap in snaps.items():
-                yield from self._mirror(link, comment, tracker, snap.id, known)
+            for tracker in snaps:
+                yield from self._mirror(link, comment, tracker, tickets, known)
 
     def _learn(
         self,
@@ -400,10 +403,14 @@ class Reconciler:
         link: LinkRecord,
         comment: Comment,
         tracker: str,
-        ticket_id: str,
+        tickets: dict[str, str],
         known: dict[tuple[str, str], CommentRefRecord],
     ) -> Iterator[Event]:
-        """Post the comment to ``tracker`` once, or bring an earlier mirror up to an edit."""
+        """Post the comment to ``tracker`` once, or bring an earlier mirror up to an edit.
+
+        ``tickets`` holds each tracker's ticket id, moved when a post lands in a follow-up.
+        """
+        ticket_id = tickets[tracker]
         entry = known.get((comment.id, tracker))
         if entry is not None and entry.state != "posted":
             return
@@ -457,6 +464,12 @@ class Reconciler:
             yield CommentWithheld(link=link.key, comment=comment.id, target=tracker, reason=reason)
             return
         posted = target.add_comment(ticket_id, Mirror(comment=comment, visibility=visibility))
+        if posted.ticket_id is not None and posted.ticket_id != ticket_id:
+            moved = self._adapter(tracker).read(posted.ticket_id)
+            self.store.record_write(
+                link.id, _observed(tracker, moved), [_moved(tracker, ticket_id, moved.id)]
+            )
+            tickets[tracker] = moved.id
         self.store.map_comment(
             link.id,
             comment.id,
@@ -492,6 +505,17 @@ def _audit_comment(comment: Comment, target: str, reason: str) -> AuditEntry:
         old=None,
         new=comment.id,
         reason=reason,
+    )
+
+
+def _moved(tracker: str, old_id: str, new_id: str) -> AuditEntry:
+    return AuditEntry(
+        field="link",
+        source=None,
+        target=tracker,
+        old=f"{tracker}:{old_id}",
+        new=f"{tracker}:{new_id}",
+        reason=f"{tracker}:{old_id} is closed for good; the link continues in {tracker}:{new_id}",
     )
 
 

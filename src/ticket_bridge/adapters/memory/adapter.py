@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 
 from ticket_bridge.adapters.memory import webhooks
@@ -75,8 +76,10 @@ class MemoryAdapter:
         )
         return self._native(created)
 
-    def update(self, ticket_id: str, patch: Mapping[Field, Json]) -> NativeTicket:
-        return self._native(self.tracker.api_update(ticket_id, dict(patch)))
+    def update(
+        self, ticket_id: str, patch: Mapping[Field, Json], *, since: dt.datetime | None = None
+    ) -> NativeTicket:
+        return self._native(self.tracker.api_update(ticket_id, dict(patch), since=since))
 
     def _comment(self, stored: StoredComment) -> NativeComment:
         body, visibility = stored.body, Visibility.PUBLIC if stored.public else Visibility.INTERNAL

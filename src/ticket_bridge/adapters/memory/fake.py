@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ticket_bridge.bridge.errors import NotFound, RateLimited, Transient
+from ticket_bridge.bridge.errors import Conflict, NotFound, RateLimited, Transient
 from ticket_bridge.bridge.model import Field, Json, Person
 
 Fault = Literal["transient", "rate_limited", "crash_after_write"]
@@ -181,9 +181,14 @@ class MemoryTracker:
         self._after_write(fault)
         return ticket
 
-    def api_update(self, ticket_id: str, patch: dict[Field, Json]) -> StoredTicket:
+    def api_update(
+        self, ticket_id: str, patch: dict[Field, Json], *, since: dt.datetime | None = None
+    ) -> StoredTicket:
+        """Apply a patch; with ``since``, refuse it when the ticket changed after that stamp."""
         fault = self._enter("update", ticket_id)
         ticket = self._ticket(ticket_id)
+        if since is not None and ticket.updated_at != since:
+            raise Conflict(self.name, "changed since it was read", ref=f"{self.name}:{ticket_id}")
         ticket.fields.update(patch)
         self._touch(ticket)
         self._after_write(fault)
