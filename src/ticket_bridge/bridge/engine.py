@@ -153,9 +153,9 @@ class Engine:
 
     def retry_due(self) -> Iterator[Event]:
         now = self.clock()
-        for link in self.store.links(state="active"):
-            if link.failures and (link.retry_at is None or link.retry_at <= now):
-                yield from self.sync_link(link.id)
+        for link_id, due in self.store.backing_off():
+            if due is None or due <= now:
+                yield from self.sync_link(link_id)
 
     def run_pass(self) -> Iterator[Event]:
         writes = failures = 0
@@ -165,7 +165,7 @@ class Engine:
             elif isinstance(event, LinkFailed | PollFailed | DeadLettered):
                 failures += 1
             yield event
-        waiting = sum(1 for link in self.store.links(state="active") if link.failures)
+        waiting = len(self.store.backing_off())
         yield PassFinished(writes=writes, failures=failures, waiting=waiting)
 
     def _pass_events(self) -> Iterator[Event]:
@@ -191,11 +191,7 @@ class Engine:
                 continue
             if not last.waiting:
                 return
-            due = [
-                link.retry_at
-                for link in self.store.links(state="active")
-                if link.failures and link.retry_at is not None
-            ]
+            due = [at for _, at in self.store.backing_off() if at is not None]
             if due:
                 wait(max(0.0, (min(due) - self.clock()).total_seconds()))
 

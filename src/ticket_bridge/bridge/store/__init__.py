@@ -344,6 +344,16 @@ class Store:
                 ).scalars()
             )
 
+    def backing_off(self) -> list[tuple[int, dt.datetime | None]]:
+        """Active links that failed and wait for a retry: (link id, when it is due)."""
+        with self._tx("list retries") as conn:
+            rows = conn.execute(
+                sa.select(t.links.c.id, t.links.c.retry_at)
+                .where(t.links.c.state == "active", t.links.c.failures > 0)
+                .order_by(t.links.c.retry_at, t.links.c.id)
+            ).all()
+        return [(row.id, row.retry_at) for row in rows]
+
     def create_link(
         self, key: str, canonical: Ticket, first: RefRecord, audit: AuditEntry
     ) -> LinkRecord:
