@@ -23,6 +23,7 @@ from ticket_bridge.bridge.events import (
     CursorCommitted,
     DeadLettered,
     Event,
+    HintSettled,
     LinkFailed,
     LinkParked,
     PassFinished,
@@ -31,7 +32,7 @@ from ticket_bridge.bridge.events import (
 from ticket_bridge.bridge.policy import SyncPolicy
 from ticket_bridge.bridge.reconcile import Reconciler
 from ticket_bridge.bridge.retry import CallRetry
-from ticket_bridge.bridge.store import Store
+from ticket_bridge.bridge.store import InboxItem, Store
 
 CONFLICT_REMERGES = 3
 
@@ -135,21 +136,40 @@ class Engine:
             self.store.set_cursor(tracker, changes.cursor)
             yield CursorCommitted(tracker=tracker, cursor=changes.cursor)
 
-    def drain_inbox(self) -> Iterator[Event]:
-        """Webhook hints stored by the receivers: read the tickets they name and reconcile."""
-        items = self.store.pending()
+    def drain_inbox(self, stop: Callable[[], bool] = lambda: False) -> Iterator[Event]:
+        """Webhook hints stored by the receivers: read the tickets they name and reconcile.
+
+        Deliveries about the same ticket are coalesced into one reconcile. A hint whose
+        reconcile could not start (the tracker is down) stays in the inbox for the next drain;
+        ``stop`` is checked between tickets, so a shutdown leaves the rest for the next start.
+        """
+        groups: dict[tuple[str, str], list[InboxItem]] = {}
+        for item in self.store.pending():
+            groups.setdefault((item.tracker, item.ticket_id), []).append(item)
         settled: list[int] = []
-        for item in items:
-            if item.tracker not in self.adapters:
-                settled.append(item.id)
-                continue
-            try:
-                yield from self.sync_ticket(item.tracker, item.ticket_id)
-            except TrackerError as exc:
-                yield PollFailed(tracker=item.tracker, error=str(exc))
-                continue
-            settled.append(item.id)
-        self.store.done(settled)
+        try:
+            for (tracker, ticket_id), items in groups.items():
+                if stop():
+                    break
+                ids = [item.id for item in items]
+                if tracker not in self.adapters:
+                    settled.extend(ids)
+                    continue
+                try:
+                    yield from self.sync_ticket(tracker, ticket_id)
+                except TrackerError as exc:
+                    yield PollFailed(tracker=tracker, error=str(exc))
+                    continue
+                settled.extend(ids)
+                first = min(item.received_at for item in items)
+                yield HintSettled(
+                    tracker=tracker,
+                    ticket_id=ticket_id,
+                    deliveries=len(items),
+                    latency=max(0.0, (self.clock() - first).total_seconds()),
+                )
+        finally:
+            self.store.done(settled)
 
     def retry_due(self) -> Iterator[Event]:
         now = self.clock()

@@ -105,6 +105,16 @@ class CursorCommitted(Frozen):
     cursor: str
 
 
+class HintSettled(Frozen):
+    """Webhook deliveries about one ticket were reconciled; ``latency`` from the first one's arrival."""
+
+    event: Literal["hint_settled"] = "hint_settled"
+    tracker: str
+    ticket_id: str
+    deliveries: int
+    latency: float
+
+
 class PassFinished(Frozen):
     """The end of one pass; ``writes`` counts remote writes, 0 on a quiet pass."""
 
@@ -128,6 +138,7 @@ Event = (
     | DeadLettered
     | PollFailed
     | CursorCommitted
+    | HintSettled
     | PassFinished
 )
 

@@ -44,6 +44,13 @@ class CallRetry:
         self.policy = policy
         self.sleep = sleep
         self.rng = rng
+        self.listeners: list[Callable[[BaseException], None]] = []
+
+    def _before_sleep(self, state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome is not None else None
+        if error is not None:
+            for listener in self.listeners:
+                listener(error)
 
     def _wait(self, state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome is not None else None
@@ -55,6 +62,7 @@ class CallRetry:
             stop=stop_after_attempt(self.policy.call_attempts),
             wait=self._wait,
             sleep=self.sleep,
+            before_sleep=self._before_sleep,
             reraise=True,
         )
         return retrying(fn)

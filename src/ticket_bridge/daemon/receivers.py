@@ -1,0 +1,110 @@
+"""The HTTP side of the daemon: webhook receivers, health, readiness and metrics.
+
+A delivery is verified by its tracker's adapter, deduplicated and stored in the inbox, and
+answered 202 before any tracker is called: trackers time out after a few seconds and ClickUp
+drops an event after five failures. Workers read the authoritative state later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
+
+from ticket_bridge.bridge.adapter import Adapter, Hint
+from ticket_bridge.bridge.errors import StoreError, WebhookRejected
+from ticket_bridge.bridge.store import Store
+from ticket_bridge.daemon.metrics import Metrics
+
+MAX_BODY = 1024 * 1024
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def receivers(
+    store: Store,
+    adapters: Mapping[str, Adapter],
+    metrics: Metrics,
+    *,
+    ready: Callable[[], list[str]],
+    accepted: Callable[[], None] = lambda: None,
+) -> FastAPI:
+    """The app; ``ready`` lists what keeps the daemon from being ready, ``accepted`` wakes workers."""
+    app = FastAPI(title="ticket-bridge", docs_url=None, redoc_url=None)
+
+    def enqueue(hints: list[Hint]) -> tuple[int, int]:
+        fresh = sum(1 for h in hints if store.enqueue(h.tracker, h.delivery_id, h.ticket_id))
+        return fresh, len(hints) - fresh
+
+    async def deliver(tracker: str, request: Request) -> JSONResponse:
+        adapter = adapters.get(tracker)
+        if adapter is None:
+            metrics.deliveries.labels("unknown", "refused:404").inc()
+            return JSONResponse({"error": f"no tracker named {tracker!r} is configured"}, 404)
+        try:
+            body = await _body(request, MAX_BODY)
+            hints = list(adapter.parse_webhook(dict(request.headers), body))
+        except BodyTooLarge:
+            metrics.deliveries.labels(tracker, "refused:413").inc()
+            return JSONResponse({"error": f"body over {MAX_BODY} bytes"}, 413)
+        except WebhookRejected as exc:
+            metrics.deliveries.labels(tracker, f"refused:{exc.status}").inc()
+            return JSONResponse({"error": exc.reason}, exc.status)
+        try:
+            fresh, duplicates = await run_in_threadpool(enqueue, hints)
+        except StoreError:
+            metrics.deliveries.labels(tracker, "refused:503").inc()
+            return JSONResponse(
+                {"error": "the state store is unavailable; deliver again later"},
+                503,
+                headers={"Retry-After": "5"},
+            )
+        if fresh:
+            metrics.deliveries.labels(tracker, "accepted").inc(fresh)
+            accepted()
+        if duplicates:
+            metrics.deliveries.labels(tracker, "duplicate").inc(duplicates)
+        return JSONResponse({"accepted": fresh, "duplicates": duplicates}, 202)
+
+    @app.post("/webhooks/{tracker}")
+    async def webhook(tracker: str, request: Request) -> JSONResponse:
+        return await deliver(tracker, request)
+
+    @app.post("/webhooks/{kind}/{instance}")
+    async def webhook_instance(kind: str, instance: str, request: Request) -> JSONResponse:
+        del kind  # the path names the tracker type for the admin's benefit; the instance decides
+        return await deliver(instance, request)
+
+    @app.get("/healthz")
+    async def healthz() -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    @app.get("/readyz")
+    async def readyz() -> JSONResponse:
+        problems = await run_in_threadpool(ready)
+        return JSONResponse({"ready": not problems, "problems": problems}, 503 if problems else 200)
+
+    @app.get("/metrics")
+    async def prometheus() -> Response:
+        metrics.inbox_depth.set(await run_in_threadpool(store.inbox_depth))
+        return Response(metrics.exposition(), media_type="text/plain; version=0.0.4")
+
+    return app

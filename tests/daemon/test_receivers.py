@@ -1,0 +1,146 @@
+"""The receivers over real HTTP: verified deliveries are stored and answered 202, nothing else is."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from tests.conftest import TickingClock
+from tests.world import World
+from ticket_bridge.adapters.memory import webhooks
+from ticket_bridge.adapters.serving import Served
+from ticket_bridge.bridge.model import Field
+from ticket_bridge.bridge.store import Store
+from ticket_bridge.daemon.metrics import Metrics
+from ticket_bridge.daemon.receivers import receivers
+from ticket_bridge.daemon.runner import Daemon
+
+
+@pytest.fixture
+def world(store: Store, clock: TickingClock) -> World:
+    return World(store, clock)
+
+
+@pytest.fixture
+def metrics(world: World) -> Metrics:
+    observed = Metrics()
+    world.engine.retry.listeners.append(observed.retried)
+    return observed
+
+
+@pytest.fixture
+def daemon(world: World, metrics: Metrics) -> Daemon:
+    return Daemon(world.engine, poll_interval=3600, on_event=metrics.observe)
+
+
+@pytest.fixture
+def served(world: World, daemon: Daemon, metrics: Metrics) -> Iterator[tuple[Served, Metrics]]:
+    app = receivers(
+        world.store,
+        world.adapters,
+        metrics,
+        ready=daemon.problems,
+        accepted=daemon.accepted,
+    )
+    with Served(app) as running:
+        yield running, metrics
+
+
+def signed(world: World, delivery: str, ticket: str) -> tuple[dict[str, str], bytes]:
+    secret = world.engine.adapters["zendesk"].config.webhook_secret  # type: ignore[attr-defined]
+    return webhooks.deliver(secret, delivery, ticket)
+
+
+def test_a_verified_delivery_is_stored_once_and_answered_202(
+    world: World, served: tuple[Served, Metrics]
+) -> None:
+    running, _ = served
+    headers, body = signed(world, "d-1", "7")
+    first = requests.post(f"{running.url}/webhooks/zendesk", data=body, headers=headers, timeout=5)
+    again = requests.post(f"{running.url}/webhooks/zendesk", data=body, headers=headers, timeout=5)
+    assert (first.status_code, first.json()) == (202, {"accepted": 1, "duplicates": 0})
+    assert (again.status_code, again.json()) == (202, {"accepted": 0, "duplicates": 1})
+    assert [i.ticket_id for i in world.store.pending()] == ["7"]
+    text = requests.get(f"{running.url}/metrics", timeout=5).text
+    assert 'ticket_bridge_deliveries_total{outcome="accepted",tracker="zendesk"} 1.0' in text
+    assert "ticket_bridge_inbox_depth 1.0" in text
+
+
+@pytest.mark.parametrize(
+    ("mangle", "status"),
+    [
+        (lambda h, b: ({}, b), 401),
+        (lambda h, b: (h, b + b" "), 401),
+        (lambda h, b: (h, b"x" * (2 * 1024 * 1024)), 413),
+    ],
+)
+def test_a_bad_delivery_gets_a_clear_4xx_and_never_reaches_the_inbox(
+    world: World, served: tuple[Served, Metrics], mangle, status: int
+) -> None:
+    running, _ = served
+    headers, body = mangle(*signed(world, "d-2", "7"))
+    answer = requests.post(f"{running.url}/webhooks/zendesk", data=body, headers=headers, timeout=5)
+    assert answer.status_code == status
+    assert answer.json()["error"]
+    assert world.store.inbox_depth() == 0
+
+
+def test_an_unknown_tracker_is_404(world: World, served: tuple[Served, Metrics]) -> None:
+    running, _ = served
+    headers, body = signed(world, "d-3", "7")
+    answer = requests.post(
+        f"{running.url}/webhooks/servicenow", data=body, headers=headers, timeout=5
+    )
+    assert answer.status_code == 404 and "servicenow" in answer.json()["error"]
+
+
+def test_health_and_readiness(world: World, served: tuple[Served, Metrics], daemon: Daemon) -> None:
+    running, _ = served
+    assert requests.get(f"{running.url}/healthz", timeout=5).json() == {"status": "ok"}
+    assert requests.get(f"{running.url}/readyz", timeout=5).status_code == 200
+    daemon.poll_errors["jira"] = "jira: 503"
+    answer = requests.get(f"{running.url}/readyz", timeout=5)
+    assert answer.status_code == 503 and "jira" in json.dumps(answer.json())
+
+
+def test_a_delivery_wakes_the_worker_and_the_change_propagates(
+    world: World, served: tuple[Served, Metrics], daemon: Daemon
+) -> None:
+    running, _ = served
+    ticket = world.zendesk.open_ticket("Broken", kind="incident", status="new")
+    world.settle()
+    daemon.start()
+    try:
+        world.zendesk.edit(ticket, priority="urgent")
+        headers, body = signed(world, "d-4", ticket)
+        requests.post(f"{running.url}/webhooks/zendesk", data=body, headers=headers, timeout=5)
+        deadline = time.monotonic() + 10
+        while world.store.inbox_depth() and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        daemon.stop()
+    assert world.counterpart("jira", f"zendesk:{ticket}").fields[Field.PRIORITY] == "Highest"
+    text = requests.get(f"{running.url}/metrics", timeout=5).text
+    assert "ticket_bridge_propagation_seconds_count 1.0" in text
+    assert 'ticket_bridge_writes_total{kind="field",tracker="jira"}' in text
+
+
+def test_a_stopped_daemon_leaves_the_rest_of_the_inbox_for_the_next_start(
+    world: World, daemon: Daemon
+) -> None:
+    tickets = [world.zendesk.open_ticket(f"T{n}", kind="incident", status="new") for n in range(3)]
+    for n, ticket in enumerate(tickets):
+        world.store.enqueue("zendesk", f"d-{n}", ticket)
+    events: list[object] = []
+    stop_after_first = lambda: bool(events)  # noqa: E731
+    for event in world.engine.drain_inbox(stop_after_first):
+        events.append(event)
+    assert world.store.inbox_depth() == 2, "only the first ticket was taken before the stop"
+    list(world.engine.drain_inbox())
+    assert world.store.inbox_depth() == 0
+    for ticket in tickets:
+        world.counterpart("jira", f"zendesk:{ticket}")
