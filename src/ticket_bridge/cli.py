@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import sys
 import tomllib
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import ExitStack
 from importlib.resources import as_file, files
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
+import uvicorn
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -26,9 +29,12 @@ from ticket_bridge.bridge.adapter import Adapter
 from ticket_bridge.bridge.agreement import disagreements
 from ticket_bridge.bridge.engine import Engine
 from ticket_bridge.bridge.errors import BridgeError, ConfigError, StoreError
-from ticket_bridge.bridge.events import Event, PassFinished
+from ticket_bridge.bridge.events import CursorCommitted, Event, PassFinished
 from ticket_bridge.bridge.model import Field, Visibility
 from ticket_bridge.bridge.store import Store, default_store_url, redact
+from ticket_bridge.daemon.metrics import Metrics
+from ticket_bridge.daemon.receivers import receivers
+from ticket_bridge.daemon.runner import Daemon
 from ticket_bridge.settings import Loaded, load
 
 CONFIG_ENV = "TICKET_BRIDGE_CONFIG"
@@ -36,6 +42,21 @@ DEFAULT_CONFIG = Path("ticket-bridge.toml")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class Receiving(uvicorn.Server):
+    """uvicorn, minus its re-raising of SIGTERM after shutdown: the worker and store close first."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        previous = {
+            sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)
+        }
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -144,6 +165,83 @@ def check(config_file: Path | None) -> None:
 
 
 # -- demo --------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help=f"Config file (default: ${CONFIG_ENV}, else ./{DEFAULT_CONFIG}).",
+)
+@click.option("--host", help="Listen on this address (default: [daemon] host).")
+@click.option("--port", type=int, help="Listen on this port (default: [daemon] port).")
+def run(config_file: Path | None, host: str | None, port: int | None) -> None:
+    """The sync daemon: webhook receivers, pollers and the worker, until SIGTERM or Ctrl-C.
+
+    Deliveries are answered once stored; on a stop the link in hand is finished and the rest
+    stays in the inbox for the next start.
+    """
+    path = config_path(config_file)
+    if path is None:
+        fail(
+            f"no config file: pass --config FILE, set ${CONFIG_ENV}, or write ./{DEFAULT_CONFIG}", 2
+        )
+    try:
+        loaded = load(path)
+        store = Store.open(store_url(loaded, None), busy_timeout=loaded.settings.store.busy_timeout)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            err.print(f"[red]✗[/] {escape(problem)}", markup=True)
+        fail("the config is not usable: run `ticket-bridge check`")
+    except StoreError as exc:
+        fail(str(exc))
+    _, adapters = memory_adapters(loaded)
+    policy = loaded.policy()
+    engine = Engine(store, adapters, policy)
+    metrics = Metrics()
+    engine.retry.listeners.append(metrics.retried)
+
+    def on_event(event: Event) -> None:
+        metrics.observe(event)
+        if not isinstance(event, PassFinished | CursorCommitted):
+            err.print(describe(event), markup=False, highlight=False)
+
+    settings = loaded.settings.daemon
+    daemon = Daemon(engine, poll_interval=settings.poll_interval, on_event=on_event)
+
+    def ready() -> list[str]:
+        try:
+            problems = ["store: migrations pending"] if store.pending_migrations() else []
+        except StoreError as exc:
+            problems = [f"store: {exc}"]
+        return problems + daemon.problems()
+
+    app = receivers(store, adapters, metrics, ready=ready, accepted=daemon.accepted)
+    server = Receiving(
+        uvicorn.Config(
+            app,
+            host=host or settings.host,
+            port=port if port is not None else settings.port,
+            log_level="warning",
+            access_log=False,
+        )
+    )
+    err.print(
+        f"ticket-bridge {__version__}: {len(adapters)} trackers, store {redact(store.url)}, "
+        f"listening on http://{server.config.host}:{server.config.port}",
+        markup=False,
+    )
+    daemon.start()
+    try:
+        server.run()
+    finally:
+        daemon.stop()
+        pending = store.inbox_depth()
+        store.close()
+        err.print(
+            f"stopped; {pending} deliveries wait in the inbox for the next start", markup=False
+        )
 
 
 @main.command()

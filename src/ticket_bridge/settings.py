@@ -37,6 +37,14 @@ class StoreSettings(Section):
     busy_timeout: float = PydanticField(default=5.0, gt=0)
 
 
+class DaemonSettings(Section):
+    """``ticket-bridge run``: where the receivers listen and how often each tracker is polled."""
+
+    host: str = "127.0.0.1"
+    port: int = PydanticField(default=8080, ge=0, le=65535)
+    poll_interval: float = PydanticField(default=60.0, gt=0)
+
+
 class RouteSettings(Section):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
@@ -63,6 +71,7 @@ class Settings(BaseSettings):
     )
 
     store: StoreSettings = StoreSettings()
+    daemon: DaemonSettings = DaemonSettings()
     trackers: dict[str, TrackerConfig] = {}
     routes: list[RouteSettings] = []
     fields: dict[Field, FieldSettings] = {}
