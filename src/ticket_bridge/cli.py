@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import os
 import signal
 import sys
 import tomllib
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack
 from importlib.resources import as_file, files
 from pathlib import Path
@@ -28,9 +29,15 @@ from ticket_bridge.adapters.memory.fake import MemoryTracker
 from ticket_bridge.bridge.adapter import Adapter
 from ticket_bridge.bridge.agreement import disagreements
 from ticket_bridge.bridge.engine import Engine
-from ticket_bridge.bridge.errors import BridgeError, ConfigError, StoreError
-from ticket_bridge.bridge.events import CursorCommitted, Event, PassFinished
-from ticket_bridge.bridge.model import Field, Visibility
+from ticket_bridge.bridge.errors import (
+    BridgeError,
+    ConfigError,
+    Refused,
+    StoreError,
+    TrackerError,
+)
+from ticket_bridge.bridge.events import WRITES, CursorCommitted, Event, PassFinished
+from ticket_bridge.bridge.model import Field, Ref, Visibility
 from ticket_bridge.bridge.store import Store, default_store_url, redact
 from ticket_bridge.daemon.metrics import Metrics
 from ticket_bridge.daemon.receivers import receivers
@@ -100,6 +107,74 @@ def memory_adapters(loaded: Loaded) -> tuple[dict[str, MemoryTracker], dict[str,
         trackers[name] = MemoryTracker(name, internal_comments=config.internal_comments)
         adapters[name] = MemoryAdapter(name, config, loaded.mappings[name], trackers[name])
     return trackers, adapters
+
+
+def adapters_for(loaded: Loaded) -> dict[str, Adapter]:
+    """One adapter per configured tracker instance."""
+    return memory_adapters(loaded)[1]
+
+
+class Wired:
+    """The config, store, adapters and engine one command works with."""
+
+    def __init__(self, config_file: Path | None) -> None:
+        path = config_path(config_file)
+        if path is None:
+            fail(
+                f"no config file: pass --config FILE, set ${CONFIG_ENV}, or write ./{DEFAULT_CONFIG}",
+                2,
+            )
+        try:
+            self.loaded = load(path)
+            self.store = Store.open(
+                store_url(self.loaded, None), busy_timeout=self.loaded.settings.store.busy_timeout
+            )
+        except ConfigError as exc:
+            for problem in exc.problems:
+                err.print(f"[red]✗[/] {escape(problem)}", markup=True)
+            fail("the config is not usable: run `ticket-bridge check`")
+        except StoreError as exc:
+            fail(str(exc))
+        self.adapters = adapters_for(self.loaded)
+        self.engine = Engine(self.store, self.adapters, self.loaded.policy())
+
+
+config_option = click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help=f"Config file (default: ${CONFIG_ENV}, else ./{DEFAULT_CONFIG}).",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+
+
+def parse_ref(_ctx: click.Context, _param: click.Parameter, value: str | tuple[str, ...]) -> Any:
+    try:
+        if isinstance(value, tuple):
+            return [Ref.parse(v) for v in value]
+        return Ref.parse(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def emit(events: Iterable[Event]) -> int:
+    """Print what happened, one line per event; returns how many remote writes there were."""
+    writes = 0
+    for event in events:
+        if isinstance(event, PassFinished | CursorCommitted):
+            continue
+        if isinstance(event, WRITES):
+            writes += 1
+        out.print(describe(event), markup=False)
+    return writes
+
+
+def guarded(action: Callable[[], object]) -> None:
+    """Run an admin action; a refusal or a tracker/store failure is one clear line and exit 1."""
+    try:
+        action()
+    except (Refused, TrackerError, StoreError) as exc:
+        fail(str(exc))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -196,7 +271,7 @@ def run(config_file: Path | None, host: str | None, port: int | None) -> None:
         fail("the config is not usable: run `ticket-bridge check`")
     except StoreError as exc:
         fail(str(exc))
-    _, adapters = memory_adapters(loaded)
+    adapters = adapters_for(loaded)
     policy = loaded.policy()
     engine = Engine(store, adapters, policy)
     metrics = Metrics()
@@ -298,6 +373,277 @@ def demo(as_json: bool, store_override: str | None, verbose: bool) -> None:
     else:
         print_report(report)
     store.close()
+
+
+# -- everyday commands -------------------------------------------------------------------
+
+
+def _age(when: dt.datetime | None) -> str:
+    if when is None:
+        return "never"
+    seconds = int((dt.datetime.now(dt.UTC) - when).total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return f"{seconds}s ago"
+
+
+@main.command()
+@config_option
+@json_option
+def status(config_file: Path | None, as_json: bool) -> None:
+    """Per tracker: reachable, cursor age; and what waits: inbox, dead letters, conflicts, parked."""
+    wired = Wired(config_file)
+    trackers = {}
+    for name, adapter in wired.adapters.items():
+        cursor = wired.store.cursor(name)
+        try:
+            adapter.changes(cursor[0] if cursor else None)
+            reachable, problem = True, None
+        except TrackerError as exc:
+            reachable, problem = False, str(exc)
+        trackers[name] = {
+            "reachable": reachable,
+            "problem": problem,
+            "cursor_committed": cursor[1].isoformat() if cursor else None,
+        }
+    report = {
+        "trackers": trackers,
+        "inbox_depth": wired.store.inbox_depth(),
+        "dead_letters": len(wired.store.dead_letters()),
+        "conflicts_waiting": len(wired.store.conflicts(unresolved_only=True)),
+        "parked_links": len(wired.store.links(state="parked")),
+        "active_links": len(wired.store.link_ids()),
+    }
+    wired.store.close()
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    table = Table(title="trackers")
+    for column in ("tracker", "reachable", "cursor committed"):
+        table.add_column(column)
+    for name, row in trackers.items():
+        committed = row["cursor_committed"]
+        table.add_row(
+            name,
+            "yes" if row["reachable"] else f"no: {row['problem']}",
+            _age(dt.datetime.fromisoformat(committed)) if isinstance(committed, str) else "never",
+        )
+    out.print(table)
+    for key in ("active_links", "inbox_depth", "dead_letters", "conflicts_waiting", "parked_links"):
+        out.print(f"{key.replace('_', ' ')}: {report[key]}", markup=False)
+
+
+@main.command()
+@config_option
+@json_option
+@click.option("--state", type=click.Choice(["active", "parked", "dead", "unlinked"]))
+@click.option("--tracker", help="Only links with a ticket in this tracker.")
+def links(config_file: Path | None, as_json: bool, state: str | None, tracker: str | None) -> None:
+    """The links, with each tracker's ticket and the canonical status."""
+    wired = Wired(config_file)
+    rows: list[dict[str, Any]] = [
+        {
+            "key": link.key,
+            "kind": link.kind.value,
+            "state": link.state,
+            "reason": link.reason,
+            "status": link.canonical.status.value,
+            "title": link.canonical.title,
+            "refs": {t: r.native_id for t, r in link.refs.items()},
+        }
+        for link in wired.store.links(state=state)
+        if tracker is None or tracker in link.refs
+    ]
+    wired.store.close()
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    table = Table()
+    for column in ("link", "kind", "state", "status", "tickets", "title"):
+        table.add_column(column)
+    for row in rows:
+        refs = ", ".join(f"{t}:{i}" for t, i in row["refs"].items())
+        state_text = row["state"] if not row["reason"] else f"{row['state']}: {row['reason']}"
+        table.add_row(row["key"], row["kind"], state_text, row["status"], refs, row["title"])
+    out.print(table)
+
+
+@main.command()
+@config_option
+@click.argument("refs", nargs=-1, required=True, callback=parse_ref)
+def link(config_file: Path | None, refs: list[Ref]) -> None:
+    """Tie existing tickets together by hand: REF REF..., written TRACKER:ID; the first one's values win."""
+    wired = Wired(config_file)
+    guarded(lambda: emit(wired.engine.link_by_hand(refs)))
+
+
+@main.command()
+@config_option
+@click.argument("ref", callback=parse_ref)
+def unlink(config_file: Path | None, ref: Ref) -> None:
+    """Untie REF's link: its tickets stay as they are and are no longer synced."""
+    wired = Wired(config_file)
+
+    def act() -> None:
+        untied = wired.engine.unlink(ref)
+        out.print(
+            f"unlinked {untied.key}: {', '.join(map(str, (r.ref for r in untied.refs.values())))}",
+            markup=False,
+        )
+
+    guarded(act)
+
+
+@main.command()
+@config_option
+@click.argument("ref", callback=parse_ref)
+@click.option("--revive", is_flag=True, help="Also put a parked or dead link back to work.")
+def sync(config_file: Path | None, ref: Ref, revive: bool) -> None:
+    """Reconcile REF's ticket now (and adopt it by the routes when it is not linked yet)."""
+    wired = Wired(config_file)
+
+    def act() -> None:
+        if ref.tracker not in wired.adapters:
+            raise Refused(f"{ref}: no tracker named {ref.tracker!r} is configured")
+        linked = wired.store.link_for(ref.tracker, ref.id)
+        if linked is not None and linked.state in ("parked", "dead"):
+            if not revive:
+                raise Refused(
+                    f"link {linked.key} is {linked.state} ({linked.reason}): add --revive"
+                )
+            events = wired.engine.revive(linked.id, f"revived by an admin with sync {ref}")
+        elif linked is not None:
+            events = wired.engine.sync_link(linked.id)
+        else:
+            events = wired.engine.sync_ticket(ref.tracker, ref.id)
+        writes = emit(events)
+        out.print(f"{ref}: {writes} write(s)", markup=False)
+
+    guarded(act)
+
+
+@main.command()
+@config_option
+@json_option
+@click.argument("ref", callback=parse_ref)
+@click.argument("field", required=False)
+def explain(config_file: Path | None, as_json: bool, ref: Ref, field: str | None) -> None:
+    """Where each value of REF's link came from: its audit trail, newest first (FIELD to narrow)."""
+    wired = Wired(config_file)
+    linked = wired.store.link_for(ref.tracker, ref.id)
+    if linked is None:
+        fail(f"{ref} is not linked")
+    rows = wired.store.audit(linked.id, field)
+    wired.store.close()
+    if as_json:
+        click.echo(json.dumps([r.model_dump(mode="json") for r in rows], indent=2))
+        return
+    out.print(
+        f"link {linked.key} ({linked.state}); canonical status {linked.canonical.status}",
+        markup=False,
+    )
+    for row in rows:
+        way = f"{row.source or '-'} -> {row.target or 'canonical'}"
+        out.print(
+            f"{row.at:%Y-%m-%d %H:%M:%S}  {row.field:<11} {way:<24} {row.old!s} -> {row.new!s}  ({row.reason})",
+            markup=False,
+        )
+
+
+@main.group(invoke_without_command=True)
+@config_option
+@json_option
+@click.option("--all", "show_all", is_flag=True, help="Also the conflicts already settled.")
+@click.pass_context
+def conflicts(ctx: click.Context, config_file: Path | None, as_json: bool, show_all: bool) -> None:
+    """Concurrent edits and how they were settled; `conflicts resolve ID TRACKER` to choose a side."""
+    ctx.obj = config_file
+    if ctx.invoked_subcommand is not None:
+        return
+    wired = Wired(config_file)
+    rows = wired.store.conflicts(unresolved_only=not show_all)
+    keys = {link.id: link.key for link in wired.store.links()}
+    wired.store.close()
+    if as_json:
+        click.echo(
+            json.dumps(
+                [{**r.model_dump(mode="json"), "link": keys.get(r.link_id)} for r in rows], indent=2
+            )
+        )
+        return
+    for row in rows:
+        settled = "resolved by an admin" if row.resolved_at else f"settled by {row.policy}"
+        out.print(
+            f"#{row.id} {keys.get(row.link_id)} {row.field}: {row.candidates} -> {row.winner} ({settled})",
+            markup=False,
+        )
+
+
+@conflicts.command("resolve")
+@click.argument("conflict_id", type=int)
+@click.argument("side")
+@click.pass_obj
+def resolve_conflict(config_file: Path | None, conflict_id: int, side: str) -> None:
+    """Settle conflict CONFLICT_ID for SIDE (a tracker): its value is written everywhere."""
+    wired = Wired(config_file)
+    guarded(lambda: emit(wired.engine.resolve(conflict_id, side)))
+
+
+@main.group("dead-letters", invoke_without_command=True)
+@config_option
+@json_option
+@click.pass_context
+def dead_letters(ctx: click.Context, config_file: Path | None, as_json: bool) -> None:
+    """Links given up on; `dead-letters retry KEY` or `dead-letters drop KEY`."""
+    ctx.obj = config_file
+    if ctx.invoked_subcommand is not None:
+        return
+    wired = Wired(config_file)
+    letters = wired.store.dead_letters()
+    keys = {link.id: link.key for link in wired.store.links()}
+    wired.store.close()
+    if as_json:
+        click.echo(
+            json.dumps(
+                [{**d.model_dump(mode="json"), "link": keys.get(d.link_id)} for d in letters],
+                indent=2,
+            )
+        )
+        return
+    for letter in letters:
+        out.print(
+            f"{keys.get(letter.link_id)} after {letter.attempts} attempts, {letter.at:%Y-%m-%d %H:%M}: "
+            f"{letter.error}",
+            markup=False,
+        )
+
+
+def _dead_link(wired: Wired, key: str) -> int:
+    link_record = wired.store.link_by_key(key)
+    if link_record is None or link_record.state != "dead":
+        raise Refused(f"there is no dead link {key!r}: see `ticket-bridge dead-letters`")
+    return link_record.id
+
+
+@dead_letters.command("retry")
+@click.argument("key")
+@click.pass_obj
+def retry_dead(config_file: Path | None, key: str) -> None:
+    """Put dead link KEY back to work and reconcile it now."""
+    wired = Wired(config_file)
+    guarded(
+        lambda: emit(wired.engine.revive(_dead_link(wired, key), "dead letter retried by an admin"))
+    )
+
+
+@dead_letters.command("drop")
+@click.argument("key")
+@click.pass_obj
+def drop_dead(config_file: Path | None, key: str) -> None:
+    """Give up on dead link KEY for good: it stays dead and leaves the list."""
+    wired = Wired(config_file)
+    guarded(lambda: wired.store.drop_dead_letter(_dead_link(wired, key), "dropped by an admin"))
 
 
 def demo_report(

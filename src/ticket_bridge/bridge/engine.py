@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Iterator, Mapping
+from functools import partial
 
 from ticket_bridge.bridge.adapter import Adapter
 from ticket_bridge.bridge.errors import (
@@ -16,6 +17,7 @@ from ticket_bridge.bridge.errors import (
     NotFound,
     ParkLink,
     Permanent,
+    Refused,
     TrackerError,
 )
 from ticket_bridge.bridge.events import (
@@ -24,15 +26,17 @@ from ticket_bridge.bridge.events import (
     DeadLettered,
     Event,
     HintSettled,
+    LinkCreated,
     LinkFailed,
     LinkParked,
     PassFinished,
     PollFailed,
 )
+from ticket_bridge.bridge.model import Ref
 from ticket_bridge.bridge.policy import SyncPolicy
-from ticket_bridge.bridge.reconcile import Reconciler
+from ticket_bridge.bridge.reconcile import Reconciler, observed
 from ticket_bridge.bridge.retry import CallRetry
-from ticket_bridge.bridge.store import InboxItem, Store
+from ticket_bridge.bridge.store import AuditEntry, InboxItem, LinkRecord, Store
 
 CONFLICT_REMERGES = 3
 
@@ -214,6 +218,87 @@ class Engine:
             due = [at for _, at in self.store.backing_off() if at is not None]
             if due:
                 wait(max(0.0, (min(due) - self.clock()).total_seconds()))
+
+    # -- what admins do by hand -----------------------------------------------------------
+
+    def link_by_hand(self, refs: list[Ref]) -> Iterator[Event]:
+        """Tie existing tickets together; the first one's values win, the others are brought to it."""
+        if len(refs) < 2 or len({r.tracker for r in refs}) != len(refs):
+            raise Refused("link takes two or more tickets, each in a different tracker")
+        natives = []
+        for ref in refs:
+            if ref.tracker not in self.adapters:
+                raise Refused(f"{ref}: no tracker named {ref.tracker!r} is configured")
+            linked = self.store.link_for(ref.tracker, ref.id)
+            if linked is not None:
+                raise Refused(f"{ref} is already in link {linked.key}: unlink it first")
+            adapter = self.adapters[ref.tracker]
+            try:
+                natives.append(self.retry(partial(adapter.read, ref.id)))
+            except NotFound:
+                raise Refused(f"{ref}: no such ticket") from None
+        first, *others = refs
+        adapter = self.adapters[first.tracker]
+        kind = adapter.translation.kind_of(natives[0].kind)
+        ticket = self.reconciler.canonical_from(adapter, natives[0], kind)
+        link = self.store.create_link(
+            str(first),
+            ticket,
+            observed(first.tracker, natives[0]),
+            AuditEntry(
+                field="link",
+                source=first.tracker,
+                target=None,
+                old=None,
+                new=str(first),
+                reason="linked by an admin",
+            ),
+        )
+        for ref, native in zip(others, natives[1:], strict=True):
+            self.store.add_ref(
+                link.id,
+                observed(ref.tracker, native),
+                [
+                    AuditEntry(
+                        field="link",
+                        source=ref.tracker,
+                        target=None,
+                        old=None,
+                        new=str(ref),
+                        reason=f"linked by an admin to {first}",
+                    )
+                ],
+            )
+        yield LinkCreated(link=link.key, source=str(first))
+        yield from self.sync_link(link.id)
+
+    def linked(self, ref: Ref) -> LinkRecord:
+        link = self.store.link_for(ref.tracker, ref.id)
+        if link is None:
+            raise Refused(f"{ref} is not linked")
+        return link
+
+    def unlink(self, ref: Ref) -> LinkRecord:
+        link = self.linked(ref)
+        self.store.unlink(link.id, f"unlinked by an admin at {ref}")
+        return link
+
+    def resolve(self, conflict_id: int, side: str) -> Iterator[Event]:
+        try:
+            conflict = self.store.resolve_conflict(conflict_id, side)
+        except KeyError:
+            raise Refused(f"there is no conflict {conflict_id}") from None
+        except ValueError as exc:
+            raise Refused(str(exc)) from None
+        yield from self.sync_link(conflict.link_id)
+
+    def revive(self, link_id: int, reason: str) -> Iterator[Event]:
+        """Put a parked or dead link back to work and reconcile it now."""
+        link = self.store.link(link_id)
+        if link is None or link.state == "unlinked":
+            raise Refused(f"there is no link {link_id} to revive")
+        self.store.activate(link_id, reason)
+        yield from self.sync_link(link_id)
 
     def sweep(self) -> Iterator[Event]:
         """Reconcile every active link, changed or not: the safety net behind feeds and webhooks."""

@@ -69,6 +69,10 @@ class UnknownNativeValue(ParkLink):
         )
 
 
+class Refused(BridgeError):
+    """An admin's request that cannot be done as asked; the message says why and what to do."""
+
+
 class ConfigError(BridgeError):
     """The configuration cannot be used; ``problems`` lists every one, each with where it is."""
 

@@ -85,27 +85,30 @@ class Reconciler:
         Returns the link to reconcile next (None when nothing routes it).
         """
         adapter = self._adapter(tracker)
+        key = native.correlation_key or f"{tracker}:{native.id}"
+        existing = self.store.link_by_key(key)
+        if existing is not None and existing.state == "unlinked":
+            return None, []
         if native.correlation_key is not None:
-            link = self.store.link_by_key(native.correlation_key)
+            link = existing
             if link is not None:
                 if tracker not in link.refs:
                     self.store.add_ref(
                         link.id,
-                        _observed(tracker, native),
+                        observed(tracker, native),
                         [_audit_link(tracker, native.id, "found by its correlation key")],
                     )
                 return link.id, []
         translation = adapter.translation
         kind = translation.kind_of(native.kind)
-        ticket = self._canonical_from(adapter, native, kind)
+        ticket = self.canonical_from(adapter, native, kind)
         targets = self.policy.route_targets(tracker, kind, ticket.status)
         if not targets:
             return None, []
-        key = native.correlation_key or f"{tracker}:{native.id}"
         link = self.store.create_link(
             key,
             ticket,
-            _observed(tracker, native),
+            observed(tracker, native),
             _audit_link(tracker, native.id, "new ticket matched a route"),
         )
         events: list[Event] = [LinkCreated(link=key, source=f"{tracker}:{native.id}")]
@@ -123,7 +126,7 @@ class Reconciler:
                 )
         return link.id, events
 
-    def _canonical_from(self, adapter: Adapter, native: NativeTicket, kind: Kind) -> Ticket:
+    def canonical_from(self, adapter: Adapter, native: NativeTicket, kind: Kind) -> Ticket:
         translation = adapter.translation
         values: dict[str, Any] = {"kind": kind, "requester": native.requester}
         for field in self.policy.synced:
@@ -213,7 +216,7 @@ class Reconciler:
                 )
             )
         canonical = current.model_copy(update=updates) if updates else current
-        bases = {tracker: _observed(tracker, snap) for tracker, snap in snaps.items()}
+        bases = {tracker: observed(tracker, snap) for tracker, snap in snaps.items()}
         if updates or any(bases[t] != link.refs[t] for t in bases):
             self.store.save_merge(link.id, canonical, bases, audits, conflicts)
         return canonical, events
@@ -259,7 +262,7 @@ class Reconciler:
             created = adapter.create(draft)
             self.store.add_ref(
                 link.id,
-                _observed(target, created),
+                observed(target, created),
                 [
                     _audit_link(
                         target, created.id, f"counterpart created by a route from {link.origin}"
@@ -312,7 +315,7 @@ class Reconciler:
             ]
             if after.id != native_id:
                 audits.append(_moved(tracker, native_id, after.id))
-            self.store.record_write(link.id, _observed(tracker, after), audits)
+            self.store.record_write(link.id, observed(tracker, after), audits)
             snaps[tracker] = after
             for field in patch:
                 yield FieldPropagated(
@@ -467,7 +470,7 @@ class Reconciler:
         if posted.ticket_id is not None and posted.ticket_id != ticket_id:
             moved = self._adapter(tracker).read(posted.ticket_id)
             self.store.record_write(
-                link.id, _observed(tracker, moved), [_moved(tracker, ticket_id, moved.id)]
+                link.id, observed(tracker, moved), [_moved(tracker, ticket_id, moved.id)]
             )
             tickets[tracker] = moved.id
         self.store.map_comment(
@@ -487,7 +490,7 @@ class Reconciler:
         )
 
 
-def _observed(tracker: str, native: NativeTicket) -> RefRecord:
+def observed(tracker: str, native: NativeTicket) -> RefRecord:
     """A ref whose base is what the tracker holds now."""
     return RefRecord(
         tracker=tracker,

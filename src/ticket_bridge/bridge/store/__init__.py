@@ -126,7 +126,8 @@ class DeadLetterRecord(Frozen):
     link_id: int
     attempts: int
     error: str
-    retried_at: AwareDatetime | None
+    settled_at: AwareDatetime | None
+    outcome: str | None
 
 
 class InboxItem(Frozen):
@@ -505,8 +506,8 @@ class Store:
             )
             conn.execute(
                 sa.update(t.dead_letters)
-                .where(t.dead_letters.c.link_id == link_id, t.dead_letters.c.retried_at.is_(None))
-                .values(retried_at=now)
+                .where(t.dead_letters.c.link_id == link_id, t.dead_letters.c.settled_at.is_(None))
+                .values(settled_at=now, outcome="retried")
             )
             self._insert_audit(
                 conn,
@@ -538,11 +539,115 @@ class Store:
                 )
             )
 
-    def dead_letters(self, *, include_retried: bool = False) -> list[DeadLetterRecord]:
+    def drop_dead_letter(self, link_id: int, reason: str) -> None:
+        """An admin gives up on a dead link: it stays dead, and its letter is settled as dropped."""
+        now = self.clock()
+        with self._tx("drop dead letter") as conn:
+            conn.execute(
+                sa.update(t.dead_letters)
+                .where(t.dead_letters.c.link_id == link_id, t.dead_letters.c.settled_at.is_(None))
+                .values(settled_at=now, outcome="dropped")
+            )
+            self._insert_audit(
+                conn,
+                link_id,
+                [
+                    AuditEntry(
+                        field="link",
+                        source=None,
+                        target=None,
+                        old="dead",
+                        new="dropped",
+                        reason=reason,
+                    )
+                ],
+                now,
+            )
+
+    def unlink(self, link_id: int, reason: str) -> None:
+        """Untie the link's tickets; the link stays, refless, so routes never create it again."""
+        now = self.clock()
+        with self._tx("unlink") as conn:
+            conn.execute(sa.delete(t.refs).where(t.refs.c.link_id == link_id))
+            conn.execute(
+                sa.update(t.links)
+                .where(t.links.c.id == link_id)
+                .values(state="unlinked", reason=reason, updated_at=now)
+            )
+            self._insert_audit(
+                conn,
+                link_id,
+                [
+                    AuditEntry(
+                        field="link",
+                        source=None,
+                        target=None,
+                        old=None,
+                        new="unlinked",
+                        reason=reason,
+                    )
+                ],
+                now,
+            )
+
+    def resolve_conflict(self, conflict_id: int, side: str) -> ConflictRecord:
+        """An admin chooses a side: the canonical field takes that side's value."""
+        now = self.clock()
+        with self._tx("resolve conflict") as conn:
+            row = conn.execute(
+                sa.select(t.conflicts).where(t.conflicts.c.id == conflict_id)
+            ).first()
+            if row is None:
+                raise KeyError(conflict_id)
+            conflict = ConflictRecord.model_validate(row._mapping)
+            if side not in conflict.candidates:
+                raise ValueError(
+                    f"conflict {conflict_id} on {conflict.field} has sides "
+                    f"{', '.join(sorted(conflict.candidates))}, not {side!r}"
+                )
+            link = conn.execute(sa.select(t.links).where(t.links.c.id == conflict.link_id)).one()
+            canonical = dict(link.canonical)
+            old = canonical.get(conflict.field)
+            canonical[conflict.field] = _canonical_json(conflict.field, conflict.candidates[side])
+            conn.execute(
+                sa.update(t.links)
+                .where(t.links.c.id == conflict.link_id)
+                .values(
+                    canonical=Ticket.model_validate(canonical).model_dump(
+                        mode="json", exclude={"comments", "refs"}
+                    ),
+                    updated_at=now,
+                )
+            )
+            conn.execute(
+                sa.update(t.conflicts)
+                .where(t.conflicts.c.id == conflict_id)
+                .values(resolved_at=now, winner=side, policy="admin")
+            )
+            self._insert_audit(
+                conn,
+                conflict.link_id,
+                [
+                    AuditEntry(
+                        field=conflict.field,
+                        source=side,
+                        target=None,
+                        old=old if not isinstance(old, dict) else str(old),
+                        new=conflict.candidates[side],
+                        reason=f"conflict {conflict_id} resolved by an admin for {side}",
+                    )
+                ],
+                now,
+            )
+            return conflict.model_copy(
+                update={"resolved_at": now, "winner": side, "policy": "admin"}
+            )
+
+    def dead_letters(self, *, include_settled: bool = False) -> list[DeadLetterRecord]:
         with self._tx("list dead letters") as conn:
             query = sa.select(t.dead_letters).order_by(t.dead_letters.c.id)
-            if not include_retried:
-                query = query.where(t.dead_letters.c.retried_at.is_(None))
+            if not include_settled:
+                query = query.where(t.dead_letters.c.settled_at.is_(None))
             return [DeadLetterRecord.model_validate(r._mapping) for r in conn.execute(query).all()]
 
     # -- comments --------------------------------------------------------------------------
@@ -753,6 +858,13 @@ class Store:
 
 def _ticket_json(ticket: Ticket) -> dict[str, Any]:
     return ticket.model_dump(mode="json", exclude={"comments", "refs"})
+
+
+def _canonical_json(field: str, value: Json) -> Json:
+    """A conflict candidate (as audited) back in the form the canonical ticket stores."""
+    if field == "due" and isinstance(value, str):
+        return {"at": value} if "T" in value else {"date": value}
+    return value
 
 
 def _connect_args(url: sa.URL) -> dict[str, Any]:

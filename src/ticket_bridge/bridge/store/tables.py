@@ -155,5 +155,6 @@ dead_letters = sa.Table(
     sa.Column("link_id", sa.Integer, sa.ForeignKey("links.id", ondelete="CASCADE"), nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("error", sa.Text, nullable=False),
-    sa.Column("retried_at", UtcDateTime),
+    sa.Column("settled_at", UtcDateTime),
+    sa.Column("outcome", sa.String(10)),
 )

@@ -144,7 +144,8 @@ def upgrade() -> None:
         sa.Column("link_id", sa.Integer, nullable=False),
         sa.Column("attempts", sa.Integer, nullable=False),
         sa.Column("error", sa.Text, nullable=False),
-        sa.Column("retried_at", Stamp),
+        sa.Column("settled_at", Stamp),
+        sa.Column("outcome", sa.String(10)),
         sa.PrimaryKeyConstraint("id", name="pk_dead_letters"),
         sa.ForeignKeyConstraint(
             ["link_id"], ["links.id"], name="fk_dead_letters_link_id_links", ondelete="CASCADE"

@@ -1,0 +1,161 @@
+"""The everyday commands an admin runs against a live installation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tests.conftest import TickingClock
+from tests.world import World
+from ticket_bridge import cli
+from ticket_bridge.bridge.model import Field
+from ticket_bridge.bridge.store import Store
+
+
+@pytest.fixture
+def world(tmp_path: Path, clock: TickingClock, monkeypatch: pytest.MonkeyPatch) -> World:
+    store = Store.open(f"sqlite:///{tmp_path}/state.db", clock=clock)
+    built = World(store, clock)
+    monkeypatch.setattr(cli, "adapters_for", lambda loaded: built.adapters)
+    return built
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "ticket-bridge.toml"
+    text = f'[store]\nurl = "sqlite:///{tmp_path}/state.db"\n'
+    for name, mapping in (
+        ("zendesk", "zendesk"),
+        ("jira", "jira"),
+        ("clickup", "seed000-clickup-support"),
+    ):
+        text += f'[trackers.{name}]\ntype = "memory"\nmapping = "{mapping}"\n'
+    text += (
+        '[[routes]]\nfrom = "zendesk"\nto = ["jira", "clickup"]\nkinds = ["support", "question"]\n'
+    )
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def invoke(config: Path, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli.main, [args[0], "--config", str(config), *args[1:]])
+    return result.exit_code, result.output
+
+
+def test_links_and_explain_show_where_values_came_from(world: World, config: Path) -> None:
+    ticket = world.zendesk.open_ticket("Checkout fails", kind="incident", status="new")
+    world.settle()
+    jira = world.counterpart("jira", f"zendesk:{ticket}")
+    world.jira.edit(jira.id, status="In Progress")
+    world.settle()
+    code, output = invoke(config, "links", "--json")
+    assert code == 0
+    [row] = json.loads(output)
+    assert row["key"] == f"zendesk:{ticket}" and row["status"] == "in_progress"
+    assert set(row["refs"]) == {"zendesk", "jira", "clickup"}
+    code, output = invoke(config, "explain", f"jira:{jira.id}", "status")
+    assert code == 0
+    lines = [line for line in output.splitlines() if " status " in line]
+    assert "changed in jira" in lines[-1] or any("changed in jira" in line for line in lines)
+    assert lines[0].split()[2] != "", "newest first"
+    code, output = invoke(config, "explain", "jira:9999")
+    assert code == 1 and "not linked" in output
+
+
+def test_status_reports_each_tracker_and_what_waits(world: World, config: Path) -> None:
+    world.zendesk.open_ticket("Checkout fails", kind="incident", status="new")
+    world.settle()
+    code, output = invoke(config, "status", "--json")
+    assert code == 0
+    report = json.loads(output)
+    assert set(report["trackers"]) == {"zendesk", "jira", "clickup"}
+    assert all(t["reachable"] for t in report["trackers"].values())
+    assert report["active_links"] == 1 and report["dead_letters"] == 0
+    world.trackers["jira"].inject("changes", "transient")
+    code, output = invoke(config, "status", "--json")
+    assert json.loads(output)["trackers"]["jira"]["reachable"] is False
+
+
+def test_link_by_hand_then_unlink(world: World, config: Path) -> None:
+    ours = world.zendesk.open_ticket("Printer on fire", kind="task", status="open", priority="high")
+    theirs = world.jira.open_ticket("Printer", kind="Task", status="To Do", priority="Low")
+    code, output = invoke(config, "link", f"zendesk:{ours}", f"jira:{theirs}")
+    assert code == 0, output
+    assert world.jira.tickets[theirs].fields[Field.PRIORITY] == "High", (
+        "the first ticket's values win"
+    )
+    assert world.jira.tickets[theirs].fields[Field.TITLE] == "Printer on fire"
+    code, output = invoke(config, "link", f"zendesk:{ours}", f"clickup:{theirs}")
+    assert code == 1 and "already in link" in output
+    code, output = invoke(config, "unlink", f"jira:{theirs}")
+    assert code == 0 and "unlinked" in output
+    world.zendesk.edit(ours, priority="low")
+    world.settle()
+    assert world.jira.tickets[theirs].fields[Field.PRIORITY] == "High", "no longer synced"
+
+
+def test_conflicts_are_listed_and_resolved_by_choosing_a_side(world: World, config: Path) -> None:
+    ticket = world.zendesk.open_ticket(
+        "Checkout fails", kind="incident", status="new", priority="high"
+    )
+    world.settle()
+    jira = world.counterpart("jira", f"zendesk:{ticket}")
+    world.zendesk.edit(ticket, priority="low")
+    world.jira.edit(jira.id, priority="Highest")
+    world.settle()
+    code, output = invoke(config, "conflicts", "--json")
+    [conflict] = json.loads(output)
+    assert conflict["winner"] == "jira"
+    code, output = invoke(config, "conflicts", "resolve", str(conflict["id"]), "zendesk")
+    assert code == 0, output
+    assert world.jira.tickets[jira.id].fields[Field.PRIORITY] == "Low"
+    assert world.zendesk.tickets[ticket].fields[Field.PRIORITY] == "low"
+    code, output = invoke(config, "conflicts", "--json")
+    assert json.loads(output) == []
+    code, output = invoke(config, "conflicts", "resolve", str(conflict["id"]), "servicenow")
+    assert code == 1 and "not 'servicenow'" in output
+
+
+def test_dead_letters_are_listed_retried_and_dropped(world: World, config: Path) -> None:
+    first = world.zendesk.open_ticket("One", kind="incident", status="new")
+    second = world.zendesk.open_ticket("Two", kind="incident", status="new")
+    world.settle()
+    for ticket in (first, second):
+        jira = world.counterpart("jira", f"zendesk:{ticket}")
+        for _ in range(20):
+            world.trackers["jira"].inject("update", "transient", ticket_id=jira.id)
+        world.zendesk.edit(ticket, priority="urgent")
+    world.settle()
+    code, output = invoke(config, "dead-letters", "--json")
+    assert {d["link"] for d in json.loads(output)} == {f"zendesk:{first}", f"zendesk:{second}"}
+    world.trackers["jira"].faults.clear()
+    code, output = invoke(config, "dead-letters", "retry", f"zendesk:{first}")
+    assert code == 0, output
+    assert world.counterpart("jira", f"zendesk:{first}").fields[Field.PRIORITY] == "Highest"
+    code, output = invoke(config, "dead-letters", "drop", f"zendesk:{second}")
+    assert code == 0, output
+    code, output = invoke(config, "dead-letters", "--json")
+    assert json.loads(output) == []
+    code, output = invoke(config, "dead-letters", "retry", f"zendesk:{first}")
+    assert code == 1 and "no dead link" in output
+
+
+def test_sync_reconciles_one_ticket_now_and_revives_on_request(world: World, config: Path) -> None:
+    ticket = world.zendesk.open_ticket("Checkout fails", kind="incident", status="new")
+    code, output = invoke(config, "sync", f"zendesk:{ticket}")
+    assert code == 0 and "counterpart_created" in output
+    jira = world.counterpart("jira", f"zendesk:{ticket}")
+    world.jira.edit(jira.id, status="Waiting for QA")
+    code, output = invoke(config, "sync", f"jira:{jira.id}")
+    assert "link_parked" in output
+    world.jira.edit(jira.id, status="In Progress")
+    code, output = invoke(config, "sync", f"jira:{jira.id}")
+    assert code == 1 and "--revive" in output
+    code, output = invoke(config, "sync", f"jira:{jira.id}", "--revive")
+    assert code == 0, output
+    assert world.zendesk.tickets[ticket].fields[Field.STATUS] == "open"
+    code, output = invoke(config, "sync", "nowhere:1")
+    assert code == 1 and "no tracker named 'nowhere'" in output
