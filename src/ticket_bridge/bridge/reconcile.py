@@ -282,9 +282,9 @@ class Reconciler:
             patch: dict[Field, Json] = {}
             olds: dict[Field, Json] = {}
             for field in self.policy.synced:
-                if field not in adapter.fields:
-                    continue
-                have = snap.fields.get(field)
+                if field not in adapter.fields or field not in snap.fields:
+                    continue  # this tracker, or this ticket of it, cannot hold the field
+                have = snap.fields[field]
                 want = translation.to_native(field, getattr(canonical, field.value), have)
                 if want != have:
                     patch[field] = want

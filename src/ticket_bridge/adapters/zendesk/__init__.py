@@ -1,1 +1,9 @@
-"""Zendesk Support adapter: native Zendesk values to and from the canonical ticket."""
+"""Zendesk Support adapter: the Adapter Protocol on zenpy and its HTTP session, and a fake Zendesk.
+
+Wiring (cli.py): ``ZendeskAdapter(name, ZendeskConfig(...), load_mapping(config.mapping))``;
+``ticket-bridge check`` prints ``config.check(config)`` and validates the mapping against
+``adapter.live_statuses()``; ``ticket-bridge sandbox`` serves ``FakeZendesk().app`` with
+``adapters.serving.Served`` and prints ``fake.describe(url)``. Admins configure the trigger body
+``webhooks.TRIGGER_BODY`` or an event-subscription webhook on ``zen:event-type:ticket.*``.
+Zendesk API tokens stop working on 2027-04-30: configure an OAuth client.
+"""

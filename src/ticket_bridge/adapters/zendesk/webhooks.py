@@ -1,0 +1,129 @@
+"""Zendesk webhook deliveries: verified, then read as hints naming a ticket.
+
+Zendesk signs a delivery as base64(HMAC-SHA256(signing secret, timestamp + raw body)), with the
+timestamp in ``X-Zendesk-Webhook-Signature-Timestamp``. A timestamp more than five minutes from
+our clock is refused (a replayed capture), and ``X-Zendesk-Webhook-Invocation-Id`` is the delivery
+id the inbox dedupes on (Zendesk retries, so one invocation can arrive twice).
+
+Two bodies are accepted: an event-subscription webhook (``zen:event-type:ticket.*``, any ticket
+event; other event types are answered and ignored) and a trigger-connected webhook whose JSON
+body is ``TRIGGER_BODY``, which the README tells admins to paste into the trigger's action.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import json
+from collections.abc import Callable, Mapping
+
+from pydantic import SecretStr
+
+from ticket_bridge.bridge.adapter import Hint
+from ticket_bridge.bridge.errors import WebhookRejected
+
+MAX_BODY = 1024 * 1024
+MAX_SKEW = dt.timedelta(minutes=5)
+SIGNATURE = "x-zendesk-webhook-signature"
+TIMESTAMP = "x-zendesk-webhook-signature-timestamp"
+INVOCATION = "x-zendesk-webhook-invocation-id"
+TICKET_EVENT = "zen:event-type:ticket."
+
+TRIGGER_BODY = """{
+  "ticket_bridge": "ticket-changed",
+  "ticket_id": "{{ticket.id}}"
+}"""
+"""The JSON body of the trigger action "Notify active webhook" that an admin configures.
+
+Trigger conditions: "Ticket is Created" or "Ticket is Updated" (any channel). Only the ticket
+id is needed: the bridge reads the ticket itself, so placeholders for other fields would only
+go stale.
+"""
+
+
+def sign(secret: SecretStr, timestamp: str, body: bytes) -> str:
+    mac = hmac.new(
+        secret.get_secret_value().encode(), timestamp.encode() + body, hashlib.sha256
+    ).digest()
+    return base64.b64encode(mac).decode()
+
+
+def parse(
+    tracker: str,
+    secret: SecretStr,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    clock: Callable[[], dt.datetime],
+) -> list[Hint]:
+    if len(body) > MAX_BODY:
+        raise WebhookRejected(tracker, 413, f"body of {len(body)} bytes is over {MAX_BODY}")
+    lowered = {k.lower(): v for k, v in headers.items()}
+    given, timestamp = lowered.get(SIGNATURE), lowered.get(TIMESTAMP)
+    if not given or not timestamp:
+        raise WebhookRejected(
+            tracker,
+            401,
+            "X-Zendesk-Webhook-Signature or X-Zendesk-Webhook-Signature-Timestamp is missing",
+        )
+    if not hmac.compare_digest(given.encode(), sign(secret, timestamp, body).encode()):
+        raise WebhookRejected(
+            tracker, 401, "X-Zendesk-Webhook-Signature does not match the timestamp and body"
+        )
+    try:
+        sent = dt.datetime.fromisoformat(timestamp)
+    except ValueError:
+        raise WebhookRejected(
+            tracker, 400, f"signature timestamp {timestamp!r} is not an ISO-8601 time"
+        ) from None
+    if sent.tzinfo is None:
+        raise WebhookRejected(tracker, 400, f"signature timestamp {timestamp!r} has no time zone")
+    skew = abs(clock() - sent)
+    if skew > MAX_SKEW:
+        raise WebhookRejected(
+            tracker,
+            401,
+            f"signature timestamp {timestamp} is {int(skew.total_seconds())}s from now "
+            f"(more than {int(MAX_SKEW.total_seconds())}s): refused as a replay",
+        )
+    invocation = lowered.get(INVOCATION)
+    if not invocation:
+        raise WebhookRejected(tracker, 400, "X-Zendesk-Webhook-Invocation-Id is missing")
+    ticket_id = _ticket_id(tracker, body)
+    if ticket_id is None:
+        return []
+    return [Hint(tracker=tracker, ticket_id=ticket_id, delivery_id=invocation)]
+
+
+def _ticket_id(tracker: str, body: bytes) -> str | None:
+    """The ticket a body names; None for an event about something else than a ticket."""
+    try:
+        parsed = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise WebhookRejected(tracker, 400, f"body is not JSON: {exc}") from exc
+    if not isinstance(parsed, dict):
+        raise WebhookRejected(tracker, 400, "body is not a JSON object")
+    if "ticket_bridge" in parsed:
+        return _id(tracker, parsed.get("ticket_id"), "ticket_id")
+    event = parsed.get("type")
+    if not isinstance(event, str):
+        raise WebhookRejected(
+            tracker,
+            400,
+            "body is neither a zen:event-type event (no 'type') nor the ticket-bridge trigger body",
+        )
+    if not event.startswith(TICKET_EVENT):
+        return None
+    detail = parsed.get("detail")
+    if not isinstance(detail, dict):
+        raise WebhookRejected(tracker, 400, f"{event} has no 'detail' object")
+    return _id(tracker, detail.get("id"), "detail.id")
+
+
+def _id(tracker: str, value: object, where: str) -> str:
+    text = str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
+    if not text.isdigit():
+        raise WebhookRejected(tracker, 400, f"{where} {value!r} is not a ticket id")
+    return text

@@ -1,0 +1,125 @@
+"""Zendesk deliveries: good, bad, stale and replayed; both event and trigger bodies."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from pydantic import SecretStr
+
+from tests.conftest import TickingClock
+from ticket_bridge.adapters.zendesk import webhooks
+from ticket_bridge.adapters.zendesk.fake import FakeZendesk
+from ticket_bridge.bridge.errors import WebhookRejected
+from ticket_bridge.bridge.store import Store
+
+SECRET = SecretStr("fake-webhook-secret")
+
+
+@pytest.fixture
+def zd(clock: TickingClock) -> FakeZendesk:
+    return FakeZendesk(clock=clock)
+
+
+def parse(headers: dict[str, str], body: bytes, clock: TickingClock) -> list[str]:
+    hints = webhooks.parse("zendesk", SECRET, headers, body, clock=clock)
+    return [h.ticket_id for h in hints]
+
+
+@pytest.mark.parametrize("style", ["event", "trigger"])
+def test_a_good_delivery_names_its_ticket(zd: FakeZendesk, clock: TickingClock, style: str) -> None:
+    ticket_id = zd.open_ticket("Hook")
+    headers, body = zd.delivery(ticket_id, style=style)
+    assert parse(headers, body, clock) == [str(ticket_id)]
+
+
+def test_the_trigger_body_admins_paste_is_what_is_parsed(clock: TickingClock) -> None:
+    body = webhooks.TRIGGER_BODY.replace("{{ticket.id}}", "35436").encode()
+    stamp = "2026-11-02T09:00:00Z"
+    headers = {
+        "X-Zendesk-Webhook-Signature": webhooks.sign(SECRET, stamp, body),
+        "X-Zendesk-Webhook-Signature-Timestamp": stamp,
+        "X-Zendesk-Webhook-Invocation-Id": "8350205",
+    }
+    assert parse(headers, body, clock) == ["35436"]
+
+
+def test_a_badly_signed_delivery_is_refused(zd: FakeZendesk, clock: TickingClock) -> None:
+    headers, body = zd.delivery(zd.open_ticket("Hook"), secret="another-secret")
+    with pytest.raises(WebhookRejected) as caught:
+        parse(headers, body, clock)
+    assert caught.value.status == 401 and "does not match" in caught.value.reason
+
+
+def test_a_stale_delivery_is_refused(zd: FakeZendesk, clock: TickingClock) -> None:
+    headers, body = zd.delivery(zd.open_ticket("Hook"))
+    clock.advance(5 * 60 + 2)
+    with pytest.raises(WebhookRejected) as caught:
+        parse(headers, body, clock)
+    assert caught.value.status == 401 and "replay" in caught.value.reason
+
+
+def test_a_replayed_delivery_never_reaches_the_inbox_twice(
+    zd: FakeZendesk, clock: TickingClock
+) -> None:
+    headers, body = zd.delivery(zd.open_ticket("Hook"))
+    store = Store.open("sqlite://", clock=clock)
+    try:
+        accepted = []
+        for _ in range(2):
+            [hint] = webhooks.parse("zendesk", SECRET, headers, body, clock=clock)
+            assert hint.delivery_id == headers["X-Zendesk-Webhook-Invocation-Id"]
+            accepted.append(store.enqueue(hint.tracker, hint.delivery_id, hint.ticket_id))
+        assert accepted == [True, False]
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"not json", "not JSON"),
+        (b"[]", "not a JSON object"),
+        (b'{"hello": 1}', "neither"),
+        (b'{"type": "zen:event-type:ticket.created"}', "detail"),
+        (b'{"type": "zen:event-type:ticket.created", "detail": {"id": "x"}}', "not a ticket id"),
+    ],
+)
+def test_a_malformed_delivery_is_a_400_saying_why(
+    clock: TickingClock, body: bytes, reason: str
+) -> None:
+    stamp = clock().strftime("%Y-%m-%dT%H:%M:%SZ")
+    headers = {
+        "X-Zendesk-Webhook-Signature": webhooks.sign(SECRET, stamp, body),
+        "X-Zendesk-Webhook-Signature-Timestamp": stamp,
+        "X-Zendesk-Webhook-Invocation-Id": "1",
+    }
+    with pytest.raises(WebhookRejected) as caught:
+        parse(headers, body, clock)
+    assert caught.value.status == 400 and reason in caught.value.reason
+
+
+def test_an_event_about_something_else_is_answered_and_ignored(clock: TickingClock) -> None:
+    body = json.dumps({"type": "zen:event-type:user.created", "detail": {"id": "7"}}).encode()
+    stamp = clock().strftime("%Y-%m-%dT%H:%M:%SZ")
+    headers = {
+        "X-Zendesk-Webhook-Signature": webhooks.sign(SECRET, stamp, body),
+        "X-Zendesk-Webhook-Signature-Timestamp": stamp,
+        "X-Zendesk-Webhook-Invocation-Id": "2",
+    }
+    assert parse(headers, body, clock) == []
+
+
+def test_the_fake_signs_exactly_as_zendesk_documents(zd: FakeZendesk) -> None:
+    headers, body = zd.delivery(zd.open_ticket("Hook"))
+    stamp = headers["X-Zendesk-Webhook-Signature-Timestamp"]
+    assert dt.datetime.fromisoformat(stamp).tzinfo is not None
+    import base64
+    import hashlib
+    import hmac
+
+    expected = base64.b64encode(
+        hmac.new(b"fake-webhook-secret", stamp.encode() + body, hashlib.sha256).digest()
+    ).decode()
+    assert headers["X-Zendesk-Webhook-Signature"] == expected
