@@ -9,9 +9,11 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from tests.adapters.clickup.conftest import MakeAdapter
 from tests.adapters.zones import DATES, ZONES, exists_in
+from ticket_bridge.adapters.clickup.fake import FakeClickUp
 from ticket_bridge.adapters.clickup.translate import ClickUpDue, read_due_date, write_due_date
-from ticket_bridge.bridge.model import Due, Json
+from ticket_bridge.bridge.model import Due, Field, Json
 from ticket_bridge.bridge.translation import DueCodec
 
 INSTANTS = st.datetimes(
@@ -125,3 +127,59 @@ def test_a_malformed_due_date_is_refused_naming_the_value(native: Json) -> None:
     with pytest.raises(ValueError, match="ClickUp due") as caught:
         ClickUpDue(BUSINESS).to_canonical(native)
     assert repr(native) in str(caught.value)
+
+
+SAMPLE_ZONES = [
+    "Pacific/Kiritimati",
+    "Pacific/Pago_Pago",
+    "Asia/Kathmandu",
+    "America/St_Johns",
+    "Australia/Lord_Howe",
+    "Europe/Berlin",
+    "America/Los_Angeles",
+    "Pacific/Apia",
+]
+
+
+@pytest.mark.parametrize("zone", SAMPLE_ZONES)
+def test_a_calendar_date_survives_the_fake_over_http(
+    zone: str, fake: FakeClickUp, make_adapter: MakeAdapter
+) -> None:
+    """Written by the bridge in the Workspace zone, and set by a member in that zone in the UI."""
+    adapter = make_adapter(zone=zone)
+    t = adapter.translation
+    member = fake.add_member("Local Member", f"member@{zone.replace('/', '.').lower()}", zone)
+    for day in (dt.date(2024, 3, 31), dt.date(2024, 10, 27), dt.date(2026, 1, 1)):
+        task = fake.open_task("due")
+        after = adapter.update(task, {Field.DUE: t.to_native(Field.DUE, Due.on(day), None)})
+        assert t.to_canonical(Field.DUE, after.fields[Field.DUE], None) == Due.on(day)
+        fake.set_due_date(task, day, by=member)
+        read = adapter.read(task).fields[Field.DUE]
+        assert t.to_canonical(Field.DUE, read, None) == Due.on(day), (zone, day, read)
+
+
+def test_the_translation_reads_unmapped_statuses_by_type() -> None:
+    from ticket_bridge.adapters.clickup.config import StatusFallback
+    from ticket_bridge.adapters.clickup.payloads import TaskStatus
+    from ticket_bridge.adapters.clickup.translate import ClickUpTranslation
+    from ticket_bridge.bridge.errors import UnknownNativeValue
+    from ticket_bridge.bridge.mapping import load_mapping
+    from ticket_bridge.bridge.model import Status
+
+    t = ClickUpTranslation(
+        "clickup", load_mapping("seed000-clickup-support"), ClickUpDue(BUSINESS), StatusFallback()
+    )
+    t.learn_list(
+        [
+            TaskStatus(status="open", type="open", orderindex=0),
+            TaskStatus(status="waiting on vendor", type="custom", orderindex=1),
+            TaskStatus(status="resolved", type="done", orderindex=2),
+        ]
+    )
+    assert t.to_canonical(Field.STATUS, "Open", None) is Status.NEW
+    assert t.to_canonical(Field.STATUS, "waiting on vendor", None) is Status.IN_PROGRESS
+    assert t.to_canonical(Field.STATUS, "waiting on vendor", Status.ON_HOLD) is Status.ON_HOLD
+    assert t.to_native(Field.STATUS, Status.ON_HOLD, None) == "waiting on vendor"
+    assert t.to_native(Field.STATUS, Status.RESOLVED, "waiting on vendor") == "resolved"
+    with pytest.raises(UnknownNativeValue):
+        t.to_canonical(Field.STATUS, "never seen", None)

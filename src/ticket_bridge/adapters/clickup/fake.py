@@ -1,0 +1,782 @@
+"""A fake ClickUp (API v2 under ``/api``): one Workspace, its spaces, Lists with custom statuses,
+tasks, comments, tags, custom fields, members, rate limits and signed thin webhooks.
+
+It keeps ClickUp's semantics for every endpoint the adapter uses: timestamps are ms-epoch
+strings, statuses are per List and set by name (case-insensitive), priority is written as 1-4 and
+read as a name, date-only due dates sit at 04:00 in the setter's zone, comments come newest first
+25 a page (older pages by ``start``/``start_id``), team task queries leave out closed tasks unless
+``include_closed=true`` and page by 100 with ``last_page``, and 429s carry
+``X-RateLimit-Reset`` (unix seconds) and no ``Retry-After``. Errors are ``{"err", "ECODE"}``.
+Not verified against a live tenant: whether posting a comment moves the task's ``date_updated``
+(this fake says it does) and the ECODE values.
+
+People (tests, ``ticket-bridge sandbox``) act through ``open_task``/``edit_task``/``comment``/
+``set_due_date``; the adapter goes through HTTP.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import math
+import queue
+import secrets
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import requests
+from pydantic import SecretStr
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp
+
+from ticket_bridge.adapters.clickup import webhooks
+from ticket_bridge.adapters.clickup.translate import date_instant
+
+PRIORITIES = {
+    1: ("urgent", "#f50000"),
+    2: ("high", "#ffcc00"),
+    3: ("normal", "#6fddff"),
+    4: ("low", "#d8d8d8"),
+}
+SEED000_STATUSES = (
+    ("open", "open"),
+    ("pending", "custom"),
+    ("needs clarification", "custom"),
+    ("planned", "custom"),
+    ("in progress", "custom"),
+    ("resolved", "done"),
+)
+"""Seed 000's support List, as ClickUp's API spells status names: lower case."""
+COMMENTS_PAGE = 25
+TASKS_PAGE = 100
+WINDOW = 60.0
+
+
+class ApiProblem(Exception):
+    def __init__(self, status: int, err: str, ecode: str) -> None:
+        self.status = status
+        self.err = err
+        self.ecode = ecode
+        super().__init__(err)
+
+
+@dataclass
+class FakeMember:
+    id: int
+    username: str
+    email: str
+    timezone: str
+
+    def user(self) -> dict[str, Any]:
+        initials = "".join(part[0] for part in self.username.split()[:2]).upper()
+        return {
+            "id": self.id,
+            "username": self.username,
+            "email": self.email,
+            "color": "#7b68ee",
+            "initials": initials,
+            "profilePicture": f"https://attachments.example/{self.id}.png",
+            "timezone": self.timezone,
+        }
+
+
+@dataclass
+class FakeStatus:
+    id: str
+    status: str
+    type: str
+    orderindex: int
+    color: str = "#d3d3d3"
+
+    def json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "status": self.status,
+            "color": self.color,
+            "orderindex": self.orderindex,
+            "type": self.type,
+        }
+
+
+@dataclass
+class FakeList:
+    id: str
+    name: str
+    space_id: str
+    folder_id: str
+    statuses: list[FakeStatus]
+    fields: dict[str, str] = field(default_factory=dict)
+    """Custom field id -> name (all short text)."""
+
+    def status(self, name: str) -> FakeStatus | None:
+        return next((s for s in self.statuses if s.status.casefold() == name.casefold()), None)
+
+
+@dataclass
+class FakeComment:
+    id: int
+    text: str
+    user: int
+    date: int
+
+
+@dataclass
+class FakeTask:
+    id: str
+    name: str
+    list_id: str
+    status: FakeStatus
+    creator: int
+    date_created: int
+    date_updated: int
+    description: str = ""
+    priority: int | None = None
+    due_date: int | None = None
+    due_date_time: bool = False
+    assignees: list[int] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    fields: dict[str, str] = field(default_factory=dict)
+    comments: list[FakeComment] = field(default_factory=list)
+    date_closed: int | None = None
+
+
+@dataclass
+class Subscription:
+    id: str
+    url: str
+    secret: SecretStr
+
+
+class FakeClickUp:
+    """A stateful ClickUp Workspace; thread-safe; ``clock`` gives unix seconds."""
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.time,
+        rate_limit: int | None = None,
+        token: str | None = None,
+        oauth_token: str | None = None,
+        webhook_secret: str | None = None,
+    ) -> None:
+        """Credentials are random unless given: ``describe`` tells them."""
+        self.clock = clock
+        self.rate_limit = rate_limit
+        self.token = token or f"pk_{secrets.randbelow(10**8)}_{secrets.token_hex(16).upper()}"
+        self.oauth_token = oauth_token
+        self.webhook_secret = SecretStr(webhook_secret or secrets.token_urlsafe(24))
+        self.team_id = "9015001"
+        self.team_name = "Acme Support"
+        self.requests = 0
+        self.rejected = 0
+        self._lock = threading.RLock()
+        self._members: dict[int, FakeMember] = {}
+        self._spaces: dict[str, str] = {}
+        self._lists: dict[str, FakeList] = {}
+        self._tasks: dict[str, FakeTask] = {}
+        self._ids = itertools.count(1)
+        self._comment_ids = itertools.count(90_000_001)
+        self._history_ids = itertools.count(7_000_000_001)
+        self._last_ms = 0
+        self._window_start: float | None = None
+        self._window_used = 0
+        self._subscriptions: list[Subscription] = []
+        self._outbox: queue.Queue[tuple[Subscription, dict[str, str], bytes] | None] = queue.Queue()
+        self._sender: threading.Thread | None = None
+        self.bot = self.add_member("ticket-bridge", "bridge@example.com", "UTC")
+        self.space_id = self.add_space("Support")
+        self.list_id = self.add_list("Customer support", SEED000_STATUSES)
+        self.correlation_field_id = self.add_custom_field(self.list_id, "ticket-bridge key")
+        self._app = self._build_app()
+
+    # -- what an admin sets up -------------------------------------------------------------
+
+    def add_member(self, username: str, email: str, timezone: str) -> int:
+        ZoneInfo(timezone)
+        with self._lock:
+            member_id = 100_000 + len(self._members) + 1
+            self._members[member_id] = FakeMember(member_id, username, email, timezone)
+            return member_id
+
+    def add_space(self, name: str) -> str:
+        with self._lock:
+            space_id = str(90_100 + len(self._spaces) + 1)
+            self._spaces[space_id] = name
+            return space_id
+
+    def add_list(
+        self, name: str, statuses: Iterable[tuple[str, str]], *, space_id: str | None = None
+    ) -> str:
+        with self._lock:
+            list_id = str(901_000 + len(self._lists) + 1)
+            self._lists[list_id] = FakeList(
+                id=list_id,
+                name=name,
+                space_id=space_id or self.space_id,
+                folder_id=str(90_200 + len(self._lists) + 1),
+                statuses=[
+                    FakeStatus(id=f"sc{list_id}_{i}", status=n, type=t, orderindex=i)
+                    for i, (n, t) in enumerate(statuses)
+                ],
+            )
+            return list_id
+
+    def add_custom_field(self, list_id: str, name: str) -> str:
+        with self._lock:
+            field_id = str(uuid.UUID(int=len(self._lists[list_id].fields) + 0xC1C0 + int(list_id)))
+            self._lists[list_id].fields[field_id] = name
+            return field_id
+
+    def subscribe(self, url: str, secret: SecretStr | None = None) -> str:
+        """Send signed deliveries to ``url`` from now on (a background thread posts them)."""
+        with self._lock:
+            sub = Subscription(str(uuid.uuid4()), url, secret or self.webhook_secret)
+            self._subscriptions.append(sub)
+            if self._sender is None:
+                self._sender = threading.Thread(
+                    target=self._send, daemon=True, name="clickup-hooks"
+                )
+                self._sender.start()
+            return sub.id
+
+    def stop(self) -> None:
+        with self._lock:
+            sender, self._sender = self._sender, None
+        if sender is not None:
+            self._outbox.put(None)
+            sender.join(timeout=10)
+
+    # -- what people do in ClickUp ---------------------------------------------------------
+
+    def open_task(
+        self,
+        name: str,
+        *,
+        list_id: str | None = None,
+        status: str | None = None,
+        priority: int | None = None,
+        by: int | None = None,
+        description: str = "",
+        tags: Iterable[str] = (),
+    ) -> str:
+        with self._lock:
+            task = self._create(
+                list_id or self.list_id,
+                {
+                    "name": name,
+                    "status": status,
+                    "priority": priority,
+                    "markdown_content": description,
+                    "tags": list(tags),
+                },
+                by or self.bot,
+            )
+            return task.id
+
+    def edit_task(self, task_id: str, by: int | None = None, **changes: Any) -> None:
+        """Change fields as the UI would: name, status, priority (1-4/None), description."""
+        with self._lock:
+            body = {
+                ("markdown_content" if k == "description" else k): v for k, v in changes.items()
+            }
+            self._update(self._task(task_id), body, by or self.bot)
+
+    def set_due_date(self, task_id: str, day: dt.date, by: int) -> None:
+        """A member picks a date without a time: ClickUp stores 04:00 in that member's zone."""
+        with self._lock:
+            zone = ZoneInfo(self._members[by].timezone)
+            ms = int(date_instant(day, zone).timestamp() * 1000)
+            self._update(self._task(task_id), {"due_date": ms, "due_date_time": False}, by)
+
+    def comment(self, task_id: str, text: str, by: int | None = None) -> str:
+        with self._lock:
+            return str(self._comment(self._task(task_id), text, by or self.bot)["id"])
+
+    def task_json(self, task_id: str) -> dict[str, Any]:
+        with self._lock:
+            return self._task_json(self._task(task_id), markdown=True)
+
+    def stored_comments(self, task_id: str) -> list[str]:
+        with self._lock:
+            return [c.text for c in self._task(task_id).comments]
+
+    def delivery(self, task_id: str, event: str = "taskUpdated") -> tuple[dict[str, str], bytes]:
+        """A delivery about ``task_id`` signed with the default secret, as ClickUp would send it."""
+        with self._lock:
+            task = self._task(task_id)
+            return webhooks.deliver(
+                self.webhook_secret,
+                "fake-webhook",
+                event,
+                task.id,
+                [self._history(task, "name", self.bot)],
+            )
+
+    def describe(self, base_url: str) -> Mapping[str, str]:
+        return {
+            "base_url": f"{base_url.rstrip('/')}/api",
+            "token": self.token,
+            "team_id": self.team_id,
+            "list_id": self.list_id,
+            "correlation_field_id": self.correlation_field_id,
+            "webhook_secret": self.webhook_secret.get_secret_value(),
+        }
+
+    # -- state -----------------------------------------------------------------------------
+
+    def _now_ms(self) -> int:
+        self._last_ms = max(int(self.clock() * 1000), self._last_ms + 1)
+        return self._last_ms
+
+    def _task(self, task_id: str) -> FakeTask:
+        task = self._tasks.get(task_id)
+        if task is None:
+            raise ApiProblem(404, "Task not found, deleted", "ITEM_013")
+        return task
+
+    def _list(self, list_id: str) -> FakeList:
+        found = self._lists.get(list_id)
+        if found is None:
+            raise ApiProblem(404, "List not found", "SUBCAT_016")
+        return found
+
+    def _member_ids(self, given: Any) -> list[int]:
+        if not isinstance(given, list) or not all(isinstance(i, int) for i in given):
+            raise ApiProblem(400, "Assignees must be an array of user ids", "INPUT_005")
+        unknown = [i for i in given if i not in self._members]
+        if unknown:
+            raise ApiProblem(400, f"Assignee {unknown[0]} is not a member", "ITEM_007")
+        return list(given)
+
+    def _apply(self, task: FakeTask, lst: FakeList, body: Mapping[str, Any]) -> list[str]:
+        changed: list[str] = []
+        if "name" in body:
+            if not isinstance(body["name"], str) or not body["name"].strip():
+                raise ApiProblem(400, "Task name invalid", "INPUT_003")
+            task.name = body["name"]
+            changed.append("name")
+        for key in ("markdown_content", "description"):
+            if key in body:
+                text = body[key]
+                if not isinstance(text, str):
+                    raise ApiProblem(400, f"{key} must be a string", "INPUT_005")
+                task.description = "" if text == " " else text
+                changed.append("content")
+        if body.get("status") is not None:
+            status = lst.status(str(body["status"]))
+            if status is None:
+                raise ApiProblem(400, "Status does not exist", "CRTSK_001")
+            task.status = status
+            task.date_closed = self._last_ms if status.type in ("done", "closed") else None
+            changed.append("status")
+        if "priority" in body:
+            priority = body["priority"]
+            if priority is not None and priority not in PRIORITIES:
+                raise ApiProblem(400, "Priority invalid", "INPUT_005")
+            task.priority = priority
+            changed.append("priority")
+        if "due_date" in body:
+            due = body["due_date"]
+            if due is not None and (isinstance(due, bool) or not isinstance(due, int)):
+                raise ApiProblem(400, "Due date invalid", "INPUT_005")
+            task.due_date = due
+            task.due_date_time = bool(body.get("due_date_time", False)) and due is not None
+            changed.append("due_date")
+        assignees = body.get("assignees")
+        if isinstance(assignees, dict):
+            add = self._member_ids(assignees.get("add", []))
+            rem = set(self._member_ids(assignees.get("rem", [])))
+            task.assignees = [i for i in task.assignees if i not in rem]
+            task.assignees += [i for i in add if i not in task.assignees]
+            changed.append("assignee_add")
+        elif assignees is not None:
+            task.assignees = self._member_ids(assignees)
+            changed.append("assignee_add")
+        return changed
+
+    def _create(self, list_id: str, body: Mapping[str, Any], by: int) -> FakeTask:
+        lst = self._list(list_id)
+        if not isinstance(body.get("name"), str) or not body["name"].strip():
+            raise ApiProblem(400, "Task name invalid", "INPUT_003")
+        now = self._now_ms()
+        task = FakeTask(
+            id=f"86b{next(self._ids):x}z",
+            name=body["name"],
+            list_id=list_id,
+            status=lst.statuses[0],
+            creator=by,
+            date_created=now,
+            date_updated=now,
+        )
+        self._apply(task, lst, {k: v for k, v in body.items() if k != "name"})
+        for tag in body.get("tags") or []:
+            if tag not in task.tags:
+                task.tags.append(str(tag))
+        for given in body.get("custom_fields") or []:
+            field_id = given.get("id") if isinstance(given, dict) else None
+            if field_id not in lst.fields:
+                raise ApiProblem(400, "Custom field not found on this List", "FIELD_033")
+            task.fields[str(field_id)] = str(given.get("value"))
+        self._tasks[task.id] = task
+        self._event(task, "taskCreated", "task_creation", by)
+        return task
+
+    def _update(self, task: FakeTask, body: Mapping[str, Any], by: int) -> None:
+        changed = self._apply(task, self._list(task.list_id), body)
+        if changed:
+            self._touch(task)
+            for name in changed:
+                event = {
+                    "status": "taskStatusUpdated",
+                    "priority": "taskPriorityUpdated",
+                    "due_date": "taskDueDateUpdated",
+                    "assignee_add": "taskAssigneeUpdated",
+                }.get(name, "taskUpdated")
+                self._event(task, event, name, by)
+
+    def _touch(self, task: FakeTask) -> None:
+        task.date_updated = self._now_ms()
+
+    def _comment(self, task: FakeTask, text: str, by: int) -> dict[str, Any]:
+        comment = FakeComment(next(self._comment_ids), text, by, self._now_ms())
+        task.comments.append(comment)
+        task.date_updated = comment.date
+        self._event(task, "taskCommentPosted", "comment", by)
+        return {
+            "id": str(comment.id),
+            "hist_id": str(next(self._history_ids)),
+            "date": comment.date,
+        }
+
+    # -- webhooks ----------------------------------------------------------------------------
+
+    def _history(self, task: FakeTask, what: str, by: int) -> dict[str, object]:
+        return {
+            "id": str(next(self._history_ids)),
+            "type": 1,
+            "date": str(task.date_updated),
+            "field": what,
+            "parent_id": task.list_id,
+            "data": {"status_type": task.status.type},
+            "source": None,
+            "user": self._members[by].user(),
+            "before": None,
+            "after": None,
+        }
+
+    def _event(self, task: FakeTask, event: str, what: str, by: int) -> None:
+        if not self._subscriptions:
+            return
+        item = [self._history(task, what, by)]
+        for sub in self._subscriptions:
+            headers, body = webhooks.deliver(sub.secret, sub.id, event, task.id, item)
+            self._outbox.put((sub, headers, body))
+
+    def _send(self) -> None:
+        """Up to 5 tries per event, then the event is dropped for good, as ClickUp does."""
+        while (job := self._outbox.get()) is not None:
+            sub, headers, body = job
+            for _ in range(5):
+                try:
+                    answer = requests.post(sub.url, data=body, headers=headers, timeout=7)
+                except requests.RequestException:
+                    continue
+                if answer.status_code < 300:
+                    break
+
+    # -- JSON as ClickUp gives it -------------------------------------------------------------
+
+    def _user(self, member_id: int) -> dict[str, Any]:
+        return self._members[member_id].user()
+
+    def _task_json(self, task: FakeTask, *, markdown: bool) -> dict[str, Any]:
+        lst = self._lists[task.list_id]
+        priority = None
+        if task.priority is not None:
+            name, color = PRIORITIES[task.priority]
+            priority = {
+                "id": str(task.priority),
+                "priority": name,
+                "color": color,
+                "orderindex": str(task.priority),
+            }
+        done = task.status.type in ("done", "closed")
+        body: dict[str, Any] = {
+            "id": task.id,
+            "custom_id": None,
+            "custom_item_id": None,
+            "name": task.name,
+            "text_content": task.description,
+            "description": task.description,
+            "status": task.status.json(),
+            "orderindex": "1.00000000000000000000000000000000",
+            "date_created": str(task.date_created),
+            "date_updated": str(task.date_updated),
+            "date_closed": str(task.date_closed) if done and task.date_closed else None,
+            "date_done": str(task.date_closed) if done and task.date_closed else None,
+            "archived": False,
+            "creator": self._user(task.creator),
+            "assignees": [self._user(i) for i in task.assignees],
+            "group_assignees": [],
+            "watchers": [],
+            "checklists": [],
+            "tags": [
+                {"name": t, "tag_fg": "#800000", "tag_bg": "#2ecd6f", "creator": self.bot}
+                for t in task.tags
+            ],
+            "parent": None,
+            "top_level_parent": None,
+            "priority": priority,
+            "due_date": None if task.due_date is None else str(task.due_date),
+            "start_date": None,
+            "points": None,
+            "time_estimate": None,
+            "time_spent": 0,
+            "custom_fields": [
+                {
+                    "id": field_id,
+                    "name": name,
+                    "type": "short_text",
+                    "type_config": {},
+                    "date_created": "1700000000000",
+                    "hide_from_guests": False,
+                    **({"value": task.fields[field_id]} if field_id in task.fields else {}),
+                    "required": False,
+                }
+                for field_id, name in lst.fields.items()
+            ],
+            "dependencies": [],
+            "linked_tasks": [],
+            "locations": [],
+            "team_id": self.team_id,
+            "url": f"https://app.clickup.com/t/{task.id}",
+            "permission_level": "create",
+            "list": {"id": lst.id, "name": lst.name, "access": True},
+            "project": {"id": lst.folder_id, "name": "hidden", "hidden": True, "access": True},
+            "folder": {"id": lst.folder_id, "name": "hidden", "hidden": True, "access": True},
+            "space": {"id": lst.space_id},
+        }
+        if markdown:
+            body["markdown_description"] = task.description
+        return body
+
+    def _comment_json(self, comment: FakeComment) -> dict[str, Any]:
+        user = self._user(comment.user)
+        del user["timezone"]
+        return {
+            "id": str(comment.id),
+            "comment": [{"text": comment.text}],
+            "comment_text": comment.text,
+            "user": user,
+            "resolved": False,
+            "assignee": None,
+            "assigned_by": None,
+            "reactions": [],
+            "date": str(comment.date),
+            "reply_count": "0",
+        }
+
+    # -- HTTP ---------------------------------------------------------------------------------
+
+    @property
+    def app(self) -> ASGIApp:
+        return self._app
+
+    def _admit(self, request: Request) -> tuple[dict[str, str], ApiProblem | None]:
+        """Auth, then the per-token window: fixed, ``WINDOW`` seconds from its first request."""
+        auth = request.headers.get("authorization", "")
+        if auth != self.token and not (self.oauth_token and auth == f"Bearer {self.oauth_token}"):
+            return {}, ApiProblem(401, "Token invalid", "OAUTH_025")
+        limit = self.rate_limit or 10_000
+        now = self.clock()
+        if self._window_start is None or now >= self._window_start + WINDOW:
+            self._window_start, self._window_used = now, 0
+        reset = str(math.ceil(self._window_start + WINDOW))
+        if self._window_used >= limit:
+            self.rejected += 1
+            headers = {"X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": "0"}
+            return {**headers, "X-RateLimit-Reset": reset}, ApiProblem(
+                429, "Rate limit reached", "APP_002"
+            )
+        self._window_used += 1
+        self.requests += 1
+        return {
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Remaining": str(limit - self._window_used),
+            "X-RateLimit-Reset": reset,
+        }, None
+
+    def _route(
+        self, handler: Callable[[Request, Any], Any]
+    ) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            raw = await request.body()
+            with self._lock:
+                headers, problem = self._admit(request)
+                if problem is None:
+                    try:
+                        body = json.loads(raw) if raw.strip() else None
+                    except ValueError:
+                        problem = ApiProblem(400, "Body is not valid JSON", "INPUT_001")
+                if problem is None:
+                    try:
+                        return JSONResponse(handler(request, body), headers=headers)
+                    except ApiProblem as exc:
+                        problem = exc
+            return JSONResponse(
+                {"err": problem.err, "ECODE": problem.ecode},
+                status_code=problem.status,
+                headers=headers,
+            )
+
+        return endpoint
+
+    def _build_app(self) -> Starlette:
+        r = self._route
+        return Starlette(
+            routes=[
+                Route("/api/v2/team", r(self._get_teams), methods=["GET"]),
+                Route("/api/v2/list/{list_id}", r(self._get_list), methods=["GET"]),
+                Route("/api/v2/list/{list_id}/task", r(self._post_task), methods=["POST"]),
+                Route("/api/v2/task/{task_id}", r(self._get_task), methods=["GET"]),
+                Route("/api/v2/task/{task_id}", r(self._put_task), methods=["PUT"]),
+                Route("/api/v2/team/{team_id}/task", r(self._team_tasks), methods=["GET"]),
+                Route(
+                    "/api/v2/task/{task_id}/tag/{tag_name}",
+                    r(self._tag),
+                    methods=["POST", "DELETE"],
+                ),
+                Route("/api/v2/task/{task_id}/comment", r(self._get_comments), methods=["GET"]),
+                Route("/api/v2/task/{task_id}/comment", r(self._post_comment), methods=["POST"]),
+                Route("/api/v2/comment/{comment_id}", r(self._put_comment), methods=["PUT"]),
+            ]
+        )
+
+    @staticmethod
+    def _object(body: Any) -> dict[str, Any]:
+        if not isinstance(body, dict):
+            raise ApiProblem(400, "Body must be a JSON object", "INPUT_001")
+        return body
+
+    def _get_teams(self, request: Request, body: Any) -> Any:
+        members = [{"user": m.user()} for m in self._members.values()]
+        team = {"id": self.team_id, "name": self.team_name, "color": "#536cfe", "avatar": ""}
+        return {"teams": [{**team, "members": members}]}
+
+    def _get_list(self, request: Request, body: Any) -> Any:
+        lst = self._list(request.path_params["list_id"])
+        return {
+            "id": lst.id,
+            "name": lst.name,
+            "orderindex": 0,
+            "content": "",
+            "folder": {"id": lst.folder_id, "name": "hidden", "hidden": True, "access": True},
+            "space": {"id": lst.space_id, "name": self._spaces[lst.space_id], "access": True},
+            "archived": False,
+            "override_statuses": True,
+            "statuses": [s.json() for s in lst.statuses],
+            "permission_level": "create",
+        }
+
+    def _get_task(self, request: Request, body: Any) -> Any:
+        task = self._task(request.path_params["task_id"])
+        markdown = request.query_params.get("include_markdown_description") == "true"
+        return self._task_json(task, markdown=markdown)
+
+    def _put_task(self, request: Request, body: Any) -> Any:
+        task = self._task(request.path_params["task_id"])
+        self._update(task, self._object(body), self.bot)
+        return self._task_json(task, markdown=False)
+
+    def _post_task(self, request: Request, body: Any) -> Any:
+        task = self._create(request.path_params["list_id"], self._object(body), self.bot)
+        return self._task_json(task, markdown=False)
+
+    def _team_tasks(self, request: Request, body: Any) -> Any:
+        if request.path_params["team_id"] != self.team_id:
+            raise ApiProblem(401, "Team not authorized", "OAUTH_027")
+        q = request.query_params
+        tasks = list(self._tasks.values())
+        if q.get("include_closed") != "true":
+            tasks = [t for t in tasks if t.status.type != "closed"]
+        if lists := q.getlist("list_ids[]"):
+            tasks = [t for t in tasks if t.list_id in lists]
+        if tags := q.getlist("tags[]"):
+            tasks = [t for t in tasks if set(tags) & set(t.tags)]
+        if (gt := q.get("date_updated_gt")) is not None:
+            tasks = [t for t in tasks if t.date_updated > int(gt)]
+        if (lt := q.get("date_updated_lt")) is not None:
+            tasks = [t for t in tasks if t.date_updated < int(lt)]
+        for wanted in q.getlist("custom_fields"):
+            try:
+                filters = json.loads(wanted)
+                assert isinstance(filters, list)
+            except (ValueError, AssertionError):
+                raise ApiProblem(400, "custom_fields must be a JSON array", "INPUT_005") from None
+            for f in filters:
+                if f.get("operator", "=") != "=":
+                    raise ApiProblem(400, "Only = is supported by this fake", "INPUT_005")
+                tasks = [t for t in tasks if t.fields.get(f.get("field_id")) == f.get("value")]
+        order = q.get("order_by", "created")
+        key = {"updated": "date_updated", "created": "date_created", "id": "id"}.get(order)
+        if key is None:
+            raise ApiProblem(400, "order_by invalid", "INPUT_005")
+        tasks.sort(key=lambda t: getattr(t, key), reverse=q.get("reverse") != "true")
+        page = int(q.get("page", "0"))
+        chunk = tasks[page * TASKS_PAGE : (page + 1) * TASKS_PAGE]
+        markdown = q.get("include_markdown_description") == "true"
+        return {
+            "tasks": [self._task_json(t, markdown=markdown) for t in chunk],
+            "last_page": (page + 1) * TASKS_PAGE >= len(tasks),
+        }
+
+    def _tag(self, request: Request, body: Any) -> Any:
+        task = self._task(request.path_params["task_id"])
+        tag = request.path_params["tag_name"]
+        if request.method == "POST" and tag not in task.tags:
+            task.tags.append(tag)
+        elif request.method == "DELETE" and tag in task.tags:
+            task.tags.remove(tag)
+        else:
+            return {}
+        self._touch(task)
+        self._event(task, "taskTagUpdated", "tag", self.bot)
+        return {}
+
+    def _get_comments(self, request: Request, body: Any) -> Any:
+        task = self._task(request.path_params["task_id"])
+        newest = sorted(task.comments, key=lambda c: (c.date, c.id), reverse=True)
+        start, start_id = request.query_params.get("start"), request.query_params.get("start_id")
+        if start is not None and start_id is not None:
+            edge = (int(start), int(start_id))
+            newest = [c for c in newest if (c.date, c.id) < edge]
+        return {"comments": [self._comment_json(c) for c in newest[:COMMENTS_PAGE]]}
+
+    def _post_comment(self, request: Request, body: Any) -> Any:
+        task = self._task(request.path_params["task_id"])
+        given = self._object(body)
+        if not isinstance(given.get("comment_text"), str):
+            raise ApiProblem(400, "Comment text required", "INPUT_002")
+        return self._comment(task, given["comment_text"], self.bot)
+
+    def _put_comment(self, request: Request, body: Any) -> Any:
+        comment_id = request.path_params["comment_id"]
+        given = self._object(body)
+        for task in self._tasks.values():
+            for comment in task.comments:
+                if str(comment.id) == comment_id:
+                    if isinstance(given.get("comment_text"), str):
+                        comment.text = given["comment_text"]
+                        self._touch(task)
+                        self._event(task, "taskCommentUpdated", "comment", self.bot)
+                    return {}
+        raise ApiProblem(404, "Comment not found", "ITEM_060")

@@ -1,0 +1,125 @@
+"""The shapes of ClickUp API v2 bodies the adapter reads, as the vendor spec describes them.
+
+Responses carry many more keys than the bridge reads; they are ignored, not refused, so that a
+field ClickUp adds tomorrow does not stop the sync.
+"""
+
+from __future__ import annotations
+
+from pydantic import ConfigDict, Field, JsonValue
+
+from ticket_bridge.bridge.model import Frozen
+
+
+class Payload(Frozen):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class User(Payload):
+    id: int
+    username: str | None = None
+    email: str | None = None
+    timezone: str | None = None
+
+
+class Member(Payload):
+    user: User
+
+
+class Team(Payload):
+    id: str
+    name: str
+    members: tuple[Member, ...] = ()
+
+
+class Teams(Payload):
+    teams: tuple[Team, ...]
+
+
+class TaskStatus(Payload):
+    status: str
+    type: str
+    orderindex: int = 0
+
+
+class ListInfo(Payload):
+    id: str
+    name: str
+    statuses: tuple[TaskStatus, ...] = ()
+
+
+class TaskPriority(Payload):
+    id: str
+    priority: str
+
+
+class Tag(Payload):
+    name: str
+
+
+class CustomField(Payload):
+    id: str
+    name: str = ""
+    type: str = ""
+    value: JsonValue = None
+
+
+class TaskList(Payload):
+    id: str
+
+
+class Task(Payload):
+    id: str
+    name: str
+    markdown_description: str | None = None
+    description: str | None = None
+    status: TaskStatus
+    date_updated: str
+    creator: User | None = None
+    assignees: tuple[User, ...] = ()
+    tags: tuple[Tag, ...] = ()
+    priority: TaskPriority | None = None
+    due_date: str | None = None
+    due_date_time: bool | None = None
+    custom_fields: tuple[CustomField, ...] = ()
+    list: TaskList | None = None
+
+
+class TaskPage(Payload):
+    tasks: tuple[Task, ...]
+    last_page: bool = True
+
+
+class Comment(Payload):
+    id: str
+    comment_text: str
+    user: User
+    date: str
+
+
+class Comments(Payload):
+    comments: tuple[Comment, ...]
+
+
+class CreatedComment(Payload):
+    id: str
+    date: int
+
+
+class HistoryItem(Payload):
+    id: str
+    field: str | None = None
+
+
+class WebhookDelivery(Payload):
+    """A delivery is thin: it names what changed, never the whole task."""
+
+    event: str
+    webhook_id: str
+    task_id: str | None = None
+    history_items: tuple[HistoryItem, ...] = Field(default=())
+
+
+class ApiError(Payload):
+    err: str = ""
+    ECODE: str = ""
