@@ -23,9 +23,15 @@ from rich.markup import escape
 from rich.table import Table
 
 from ticket_bridge import __version__
+from ticket_bridge.adapters.clickup.adapter import ClickUpAdapter
+from ticket_bridge.adapters.clickup.config import ClickUpConfig
 from ticket_bridge.adapters.memory import scenario
 from ticket_bridge.adapters.memory.adapter import MemoryAdapter
+from ticket_bridge.adapters.memory.config import MemoryConfig
 from ticket_bridge.adapters.memory.fake import MemoryTracker
+from ticket_bridge.adapters.zendesk.adapter import ZendeskAdapter
+from ticket_bridge.adapters.zendesk.config import ZendeskConfig
+from ticket_bridge.adapters.zendesk.config import check as zendesk_notes
 from ticket_bridge.bridge.adapter import Adapter
 from ticket_bridge.bridge.agreement import disagreements
 from ticket_bridge.bridge.engine import Engine
@@ -104,6 +110,10 @@ def memory_adapters(loaded: Loaded) -> tuple[dict[str, MemoryTracker], dict[str,
     trackers: dict[str, MemoryTracker] = {}
     adapters: dict[str, Adapter] = {}
     for name, config in loaded.settings.trackers.items():
+        if not isinstance(config, MemoryConfig):
+            raise ConfigError(
+                [f"{loaded.source}: trackers.{name}: the demo runs memory trackers only"]
+            )
         trackers[name] = MemoryTracker(name, internal_comments=config.internal_comments)
         adapters[name] = MemoryAdapter(name, config, loaded.mappings[name], trackers[name])
     return trackers, adapters
@@ -111,7 +121,27 @@ def memory_adapters(loaded: Loaded) -> tuple[dict[str, MemoryTracker], dict[str,
 
 def adapters_for(loaded: Loaded) -> dict[str, Adapter]:
     """One adapter per configured tracker instance."""
-    return memory_adapters(loaded)[1]
+    adapters: dict[str, Adapter] = {}
+    for name, config in loaded.settings.trackers.items():
+        mapping = loaded.mappings[name]
+        match config:
+            case MemoryConfig():
+                tracker = MemoryTracker(name, internal_comments=config.internal_comments)
+                adapters[name] = MemoryAdapter(name, config, mapping, tracker)
+            case ZendeskConfig():
+                adapters[name] = ZendeskAdapter(name, config, mapping)
+            case ClickUpConfig():
+                adapters[name] = ClickUpAdapter(name, config, mapping)
+    return adapters
+
+
+def tracker_notes(loaded: Loaded) -> list[str]:
+    """What an admin should know about each tracker's settings, short of a problem."""
+    notes: list[str] = []
+    for name, config in loaded.settings.trackers.items():
+        if isinstance(config, ZendeskConfig):
+            notes.extend(f"{name}: {note}" for note in zendesk_notes(config))
+    return notes
 
 
 class Wired:
@@ -228,6 +258,8 @@ def check(config_file: Path | None) -> None:
             out.print(
                 f"tracker  {name}: {tracker.type}, {facing}, mapping {mapping.source}", markup=False
             )
+        for note in tracker_notes(loaded):
+            out.print(f"note     {note}", markup=False)
         for route in loaded.settings.routes:
             kinds = ", ".join(route.kinds) if route.kinds else "every kind"
             out.print(f"route    {route.source} -> {', '.join(route.to)} ({kinds})", markup=False)

@@ -10,20 +10,25 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, field_validator
 from pydantic import Field as PydanticField
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from ticket_bridge.adapters.clickup.config import ClickUpConfig
 from ticket_bridge.adapters.memory.config import MemoryConfig
+from ticket_bridge.adapters.zendesk.config import ZendeskConfig
 from ticket_bridge.bridge.errors import ConfigError, MappingError
 from ticket_bridge.bridge.mapping import TrackerMapping, load_mapping
 from ticket_bridge.bridge.model import Field, Kind, Status
 from ticket_bridge.bridge.policy import CommentRules, FieldPolicy, RetryPolicy, Route, SyncPolicy
 
-TrackerConfig = MemoryConfig
-"""One tracker instance's settings; each adapter package adds its own model to this union."""
+TrackerConfig = Annotated[
+    MemoryConfig | ZendeskConfig | ClickUpConfig,
+    PydanticField(discriminator="type"),
+]
+"""One tracker instance's settings, told apart by ``type``; each adapter package brings its model."""
 
 ENV_PREFIX = "TICKET_BRIDGE_"
 

@@ -47,7 +47,7 @@ def config_for(fake: FakeClickUp, served: Served, **overrides: Any) -> ClickUpCo
         "list_id": described["list_id"],
         "correlation_field_id": described["correlation_field_id"],
         "webhook_secret": described["webhook_secret"],
-        "zone": "Europe/Berlin",
+        "time_zone": "Europe/Berlin",
         "requests_per_minute": 10_000,
         "timeout": 5.0,
     }

@@ -146,7 +146,7 @@ def test_a_calendar_date_survives_the_fake_over_http(
     zone: str, fake: FakeClickUp, make_adapter: MakeAdapter
 ) -> None:
     """Written by the bridge in the Workspace zone, and set by a member in that zone in the UI."""
-    adapter = make_adapter(zone=zone)
+    adapter = make_adapter(time_zone=zone)
     t = adapter.translation
     member = fake.add_member("Local Member", f"member@{zone.replace('/', '.').lower()}", zone)
     for day in (dt.date(2024, 3, 31), dt.date(2024, 10, 27), dt.date(2026, 1, 1)):

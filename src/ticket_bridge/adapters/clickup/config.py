@@ -94,7 +94,7 @@ class ClickUpConfig(Frozen):
     """A short-text custom field holding the correlation key; unset: a tag holds it."""
     correlation_tag_prefix: str = "tb:"
     webhook_secret: SecretStr | None = None
-    zone: str = "UTC"
+    time_zone: str = "UTC"
     """The Workspace's business zone: date-only due dates are written at 04:00 there."""
     status_fallback: StatusFallback = StatusFallback()
     internal_prefix: str = "[internal] "
@@ -106,13 +106,13 @@ class ClickUpConfig(Frozen):
     backfill_since_ms: int = PydanticField(default=0, ge=0)
     """Where the first poll starts (ms epoch); 0 reads every task of the List."""
 
-    @field_validator("zone")
+    @field_validator("time_zone")
     @classmethod
     def _zone(cls, zone: str) -> str:
         try:
             ZoneInfo(zone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"zone {zone!r} is not an IANA time zone, e.g. Europe/Berlin") from exc
+            raise ValueError(f"time_zone {zone!r} is not an IANA time zone, e.g. Europe/Berlin") from exc
         return zone
 
     @field_validator("correlation_tag_prefix")
@@ -124,4 +124,4 @@ class ClickUpConfig(Frozen):
 
     @property
     def zoneinfo(self) -> ZoneInfo:
-        return ZoneInfo(self.zone)
+        return ZoneInfo(self.time_zone)
