@@ -25,6 +25,8 @@ from rich.table import Table
 from ticket_bridge import __version__
 from ticket_bridge.adapters.clickup.adapter import ClickUpAdapter
 from ticket_bridge.adapters.clickup.config import ClickUpConfig
+from ticket_bridge.adapters.jira.adapter import JiraAdapter
+from ticket_bridge.adapters.jira.config import JiraConfig
 from ticket_bridge.adapters.memory import scenario
 from ticket_bridge.adapters.memory.adapter import MemoryAdapter
 from ticket_bridge.adapters.memory.config import MemoryConfig
@@ -128,6 +130,8 @@ def adapters_for(loaded: Loaded) -> dict[str, Adapter]:
             case MemoryConfig():
                 tracker = MemoryTracker(name, internal_comments=config.internal_comments)
                 adapters[name] = MemoryAdapter(name, config, mapping, tracker)
+            case JiraConfig():
+                adapters[name] = JiraAdapter(name, config, mapping)
             case ZendeskConfig():
                 adapters[name] = ZendeskAdapter(name, config, mapping)
             case ClickUpConfig():

@@ -17,6 +17,7 @@ from pydantic import Field as PydanticField
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from ticket_bridge.adapters.clickup.config import ClickUpConfig
+from ticket_bridge.adapters.jira.config import JiraConfig
 from ticket_bridge.adapters.memory.config import MemoryConfig
 from ticket_bridge.adapters.zendesk.config import ZendeskConfig
 from ticket_bridge.bridge.errors import ConfigError, MappingError
@@ -25,11 +26,12 @@ from ticket_bridge.bridge.model import Field, Kind, Status
 from ticket_bridge.bridge.policy import CommentRules, FieldPolicy, RetryPolicy, Route, SyncPolicy
 
 TrackerConfig = Annotated[
-    MemoryConfig | ZendeskConfig | ClickUpConfig,
+    MemoryConfig | JiraConfig | ZendeskConfig | ClickUpConfig,
     PydanticField(discriminator="type"),
 ]
 """One tracker instance's settings, told apart by ``type``; each adapter package brings its model."""
 
+TRACKER_TYPES = frozenset({"memory", "zendesk", "clickup", "jira"})
 ENV_PREFIX = "TICKET_BRIDGE_"
 
 
@@ -136,7 +138,11 @@ class Loaded(BaseModel):
 
 
 def _where(loc: tuple[int | str, ...]) -> str:
-    return ".".join(str(part) for part in loc) or "(top level)"
+    """``trackers.jira.customer_facing``, without the union member pydantic puts after the name."""
+    parts = list(loc)
+    if len(parts) > 2 and parts[0] == "trackers" and parts[2] in TRACKER_TYPES:
+        del parts[2]
+    return ".".join(str(part) for part in parts) or "(top level)"
 
 
 def _read_file(path: Path) -> dict[str, Any]:

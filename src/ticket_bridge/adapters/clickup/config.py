@@ -112,7 +112,9 @@ class ClickUpConfig(Frozen):
         try:
             ZoneInfo(zone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"time_zone {zone!r} is not an IANA time zone, e.g. Europe/Berlin") from exc
+            raise ValueError(
+                f"time_zone {zone!r} is not an IANA time zone, e.g. Europe/Berlin"
+            ) from exc
         return zone
 
     @field_validator("correlation_tag_prefix")

@@ -10,7 +10,9 @@ import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from ticket_bridge.bridge.mapping import TrackerMapping
 from ticket_bridge.bridge.model import Due, Json
+from ticket_bridge.bridge.translation import TableTranslation
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -46,3 +48,8 @@ class JiraDue:
 
     def to_native(self, due: Due | None) -> Json:
         return write_duedate(due, self.zone)
+
+
+def translation(name: str, mapping: TrackerMapping, zone: ZoneInfo) -> TableTranslation:
+    """Statuses and priorities by name through the mapping tables; due dates through ``JiraDue``."""
+    return TableTranslation(name, mapping, JiraDue(zone))

@@ -1,0 +1,489 @@
+"""The Adapter Protocol over Jira Cloud REST v3.
+
+Status changes go through workflow transitions planned as a shortest path (see ``plan``); the
+correlation key is an issue property written in the create request itself, so an issue never
+exists without it; the change feed is a bounded JQL on ``updated`` at minute precision in the API
+user's time zone, with an overlapping window.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import deque
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import requests
+
+from ticket_bridge.adapters.jira import adf, webhooks
+from ticket_bridge.adapters.jira.client import JiraClient
+from ticket_bridge.adapters.jira.config import JiraConfig
+from ticket_bridge.adapters.jira.payloads import TransitionOffer, offers
+from ticket_bridge.adapters.jira.translate import translation
+from ticket_bridge.adapters.pacing import RequestBudget
+from ticket_bridge.bridge import comments
+from ticket_bridge.bridge.adapter import Changes, Draft, Hint, Mirror, NativeComment, NativeTicket
+from ticket_bridge.bridge.errors import Conflict, NotFound, ParkLink
+from ticket_bridge.bridge.mapping import TrackerMapping
+from ticket_bridge.bridge.model import Field, Json, Person, Visibility
+from ticket_bridge.bridge.translation import TableTranslation
+
+FIELDS = (
+    "summary,description,status,priority,duedate,assignee,reporter,labels,issuetype,project,updated"
+)
+SERVICE_DESK_INTERNAL = "sd.public.comment"
+RECONCILE_LIMIT = 50
+Graph = dict[str, set[str]]
+
+
+def parse_time(text: str) -> dt.datetime:
+    """Jira's ``2019-02-15T19:12:08.432-0800`` (no colon in the offset) as an aware datetime."""
+    fixed = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", text.replace("Z", "+00:00"))
+    return dt.datetime.fromisoformat(fixed)
+
+
+def jql_string(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def plan(
+    graph: Mapping[str, Collection[str]], start: str, targets: Collection[str]
+) -> list[str] | None:
+    """The shortest status path from ``start`` to any of ``targets`` (BFS), or None."""
+    if start in targets:
+        return [start]
+    previous: dict[str, str] = {start: start}
+    todo = deque([start])
+    while todo:
+        here = todo.popleft()
+        for there in sorted(graph.get(here, ())):
+            if there in previous:
+                continue
+            previous[there] = here
+            if there in targets:
+                path = [there]
+                while path[-1] != start:
+                    path.append(previous[path[-1]])
+                return path[::-1]
+            todo.append(there)
+    return None
+
+
+class JiraAdapter:
+    def __init__(
+        self,
+        name: str,
+        config: JiraConfig,
+        mapping: TrackerMapping,
+        *,
+        session: requests.Session | None = None,
+        budget: RequestBudget | None = None,
+        clock: Callable[[], dt.datetime] | None = None,
+    ) -> None:
+        self._name = name
+        self.config = config
+        self.client = JiraClient(name, config, session=session, budget=budget, clock=clock)
+        self._translation = translation(name, mapping, config.zone)
+        self._accounts = {account: email for email, account in config.user_map.items()}
+        self._created: dict[str, str] = {}
+        self._projects: dict[str, str] = {}
+        self._known: dict[tuple[str, str], Graph] = {}
+        self._explored: dict[tuple[str, str], set[str]] = {}
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def customer_facing(self) -> bool:
+        return self.config.customer_facing
+
+    @property
+    def internal_comments(self) -> bool:
+        return True
+
+    @property
+    def translation(self) -> TableTranslation:
+        return self._translation
+
+    @property
+    def fields(self) -> frozenset[Field]:
+        return frozenset(Field)
+
+    def _ref(self, issue_id: str) -> str:
+        return f"{self.name}:{issue_id}"
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _email(self, user: Any) -> str | None:
+        """A user as the bridge knows people: the mapped email, else Jira's email, else the accountId.
+
+        An unmapped account reads as its accountId, which ``_account`` writes back unchanged.
+        """
+        if not isinstance(user, dict) or not user.get("accountId"):
+            return None
+        account = str(user["accountId"])
+        return self._accounts.get(account) or user.get("emailAddress") or account
+
+    def _native(self, raw: dict[str, Any]) -> NativeTicket:
+        f = raw["fields"]
+        self._projects[raw["id"]] = f["project"]["key"]
+        prop = (raw.get("properties") or {}).get(self.config.property_key)
+        return NativeTicket(
+            id=raw["id"],
+            fields={
+                Field.TITLE: f.get("summary") or "",
+                Field.DESCRIPTION: adf.to_markdown(f.get("description")),
+                Field.STATUS: f["status"]["name"],
+                Field.PRIORITY: (f.get("priority") or {}).get("name"),
+                Field.DUE: f.get("duedate"),
+                Field.ASSIGNEE: self._email(f.get("assignee")),
+            },
+            kind=(f.get("issuetype") or {}).get("name"),
+            requester=self._email(f.get("reporter")),
+            updated_at=parse_time(f["updated"]),
+            correlation_key=prop.get("key") if isinstance(prop, dict) else None,
+        )
+
+    def read(self, ticket_id: str) -> NativeTicket:
+        return self._native(self.client.issue(ticket_id, FIELDS, self.config.property_key))
+
+    def _projects_clause(self) -> str:
+        return "project in (" + ", ".join(self.config.projects) + ")"
+
+    def _search(self, jql: str, fields: str, reconcile: Sequence[str] = ()) -> list[dict[str, Any]]:
+        """Every page of a JQL search; raises before returning anything when a page fails."""
+        found: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            params: dict[str, Any] = {
+                "jql": jql,
+                "maxResults": self.config.page_size,
+                "fields": fields,
+            }
+            if token:
+                params["nextPageToken"] = token
+            if reconcile:
+                params["reconcileIssues"] = list(reconcile)
+            page = self.client.request("GET", "search/jql", params=params)
+            found.extend(page.get("issues") or [])
+            token = page.get("nextPageToken")
+            if page.get("isLast", True) or not token:
+                return found
+
+    def changes(self, cursor: str | None) -> Changes:
+        since = dt.datetime.fromisoformat(cursor) if cursor else self.config.poll_start
+        start = since - dt.timedelta(minutes=self.config.poll_overlap_minutes)
+        local = start.astimezone(ZoneInfo(self.client.time_zone))
+        jql = (
+            f'{self._projects_clause()} AND updated >= "{local:%Y/%m/%d %H:%M}" '
+            "ORDER BY updated ASC, key ASC"
+        )
+        ids: dict[str, None] = {}
+        latest = since
+        for issue in self._search(jql, "updated"):
+            ids.setdefault(issue["id"])
+            latest = max(latest, parse_time(issue["fields"]["updated"]))
+        return Changes(ids=tuple(ids), cursor=latest.astimezone(dt.UTC).isoformat())
+
+    def find(self, correlation_key: str) -> NativeTicket | None:
+        """The issue whose ``ticket-bridge`` property holds the key.
+
+        Jira's search index lags behind writes. Issues this process created are read directly by
+        id (issue reads are consistent) and also passed as ``reconcileIssues`` to the search;
+        an issue created by a process that died before learning its id is found by the search
+        once the index caught up, which the bridge's retry backoff outlasts.
+        """
+        known = self._created.get(correlation_key)
+        if known is not None:
+            try:
+                ticket = self.read(known)
+            except NotFound:
+                del self._created[correlation_key]
+            else:
+                if ticket.correlation_key == correlation_key:
+                    return ticket
+        jql = (
+            f"{self._projects_clause()} AND issue.property[{self.config.property_key}].key = "
+            f"{jql_string(correlation_key)}"
+        )
+        reconcile = list(self._created.values())[-RECONCILE_LIMIT:]
+        for issue in self._search(jql, "id", reconcile):
+            ticket = self.read(issue["id"])
+            if ticket.correlation_key == correlation_key:
+                return ticket
+        return None
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def _field_values(self, values: Mapping[Field, Json], ref: str) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for field, value in values.items():
+            match field:
+                case Field.TITLE:
+                    out["summary"] = value
+                case Field.DESCRIPTION:
+                    out["description"] = (
+                        adf.from_markdown(value) if isinstance(value, str) and value else None
+                    )
+                case Field.PRIORITY:
+                    if value is None:
+                        out["priority"] = None
+                    elif str(value) in self.config.priority_ids:
+                        out["priority"] = {"id": self.config.priority_ids[str(value)]}
+                    else:
+                        out["priority"] = {"name": value}
+                case Field.DUE:
+                    out["duedate"] = value
+                case Field.ASSIGNEE:
+                    out["assignee"] = (
+                        None if not value else {"accountId": self._account(str(value), ref)}
+                    )
+        return out
+
+    def _account(self, email: str, ref: str) -> str:
+        if email in self.config.user_map:
+            return self.config.user_map[email]
+        if "@" not in email:
+            return email
+        raise ParkLink(
+            f"{ref}: assignee {email} has no Jira account in user_map of [trackers.{self.name}]: "
+            "add email = accountId there"
+        )
+
+    def create(self, draft: Draft) -> NativeTicket:
+        existing = self.find(draft.correlation_key)
+        if existing is not None:
+            return existing
+        values: dict[Field, Json] = {
+            f: v for f, v in draft.fields.items() if f is not Field.STATUS and v is not None
+        }
+        fields = {
+            "project": {"key": self.config.home_project},
+            "issuetype": {
+                "name": draft.kind
+                if isinstance(draft.kind, str) and draft.kind
+                else self.config.default_issue_type
+            },
+            **self._field_values(values, f"{self.name}:new"),
+        }
+        if not fields.get("summary"):
+            fields["summary"] = draft.correlation_key
+        if self.config.create_labels:
+            fields["labels"] = list(self.config.create_labels)
+        body = {
+            "fields": fields,
+            "properties": [
+                {"key": self.config.property_key, "value": {"key": draft.correlation_key}}
+            ],
+        }
+        created = self.client.request("POST", "issue", body=body)
+        issue_id = str(created["id"])
+        self._created[draft.correlation_key] = issue_id
+        status = draft.fields.get(Field.STATUS)
+        if isinstance(status, str) and status:
+            self._move(issue_id, status)
+        return self.read(issue_id)
+
+    def update(
+        self, ticket_id: str, patch: Mapping[Field, Json], *, since: dt.datetime | None = None
+    ) -> NativeTicket:
+        """Jira has no conditional write: ``since`` is checked by a read just before writing."""
+        ref = self._ref(ticket_id)
+        if since is not None:
+            current = self.read(ticket_id)
+            if current.updated_at != since:
+                raise Conflict(
+                    self.name,
+                    f"updated at {current.updated_at.isoformat()}, not {since.isoformat()}",
+                    ref=ref,
+                )
+        fields = self._field_values({f: v for f, v in patch.items() if f is not Field.STATUS}, ref)
+        if fields:
+            self.client.request("PUT", f"issue/{ticket_id}", body={"fields": fields}, ref=ref)
+        status = patch.get(Field.STATUS)
+        if isinstance(status, str) and status:
+            self._move(ticket_id, status)
+        return self.read(ticket_id)
+
+    # -- workflow --------------------------------------------------------------------------
+
+    def _targets(self, native: str) -> set[str]:
+        """Statuses that represent what ``native`` means by default (the exact one is preferred)."""
+        table = self.translation.mapping.status
+        meaning = table.default(native) if native in table.represents else None
+        return {n for n, represented in table.represents.items() if meaning in represented}
+
+    def _graph(self, where: tuple[str, str]) -> Graph:
+        if where not in self._known:
+            self._known[where] = {s: set(t) for s, t in self.config.workflow.items()}
+            self._explored[where] = set()
+        return self._known[where]
+
+    def _move(self, issue_id: str, target: str) -> None:
+        """Walk the shortest known path of transitions to ``target`` (or an equivalent status).
+
+        The transitions API only shows what leaves the current status, so the graph is what the
+        config lists plus every offer seen (an offer list replaces the config's guess for its
+        status). With no known path, and ``explore_workflow`` on, the walk steps into the nearest
+        status whose transitions are unknown and plans again; each step is re-planned from the
+        offers actually available, so a stale graph costs a re-plan, never a wrong transition.
+        """
+        ref = self._ref(issue_id)
+        raw = self.client.issue(issue_id, "status,project,issuetype", "")
+        status = raw["fields"]["status"]["name"]
+        where = (raw["fields"]["project"]["key"], raw["fields"]["issuetype"]["name"])
+        graph, explored = self._graph(where), self._explored[where]
+        equivalent = self._targets(target) | {target}
+        origin, walked = status, [status]
+        for _ in range(4 * (len(graph) + len(equivalent)) + 8):
+            if status == target:
+                return
+            offered = offers(self.client.transitions(issue_id))
+            graph[status] = {o.to.name for o in offered}
+            explored.add(status)
+            path = plan(graph, status, {target})
+            if path is None and status in equivalent:
+                return
+            path = path or plan(graph, status, equivalent)
+            if path is None and self.config.explore_workflow:
+                unknown = {s for targets in graph.values() for s in targets} - explored
+                path = plan(graph, status, unknown)
+            if path is None:
+                raise ParkLink(self._unreachable(ref, where, origin, target, status, walked, graph))
+            step = next(o for o in offered if o.to.name == path[1])
+            self.client.transition(issue_id, step.id, self._screen(ref, where, step, status))
+            status = path[1]
+            walked.append(status)
+        raise ParkLink(self._unreachable(ref, where, origin, target, status, walked, graph))
+
+    def _screen(
+        self, ref: str, where: tuple[str, str], offer: TransitionOffer, status: str
+    ) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for key in offer.required():
+            if key not in self.config.transition_defaults:
+                raise ParkLink(
+                    f"{ref}: the workflow of project {where[0]} ({where[1]}) requires {key} on "
+                    f"transition '{offer.name}' ({status!r} -> {offer.to.name!r}) and "
+                    f"transition_defaults of [trackers.{self.name}] has no {key}: add one"
+                )
+            values[key] = self.config.transition_defaults[key]
+        return values
+
+    @staticmethod
+    def _unreachable(
+        ref: str,
+        where: tuple[str, str],
+        origin: str,
+        target: str,
+        status: str,
+        walked: list[str],
+        graph: Graph,
+    ) -> str:
+        edges = "; ".join(
+            f"{s} -> {', '.join(sorted(t)) or 'nothing'}" for s, t in sorted(graph.items())
+        )
+        moved = (
+            f", the issue is now in {status!r} (walked {' -> '.join(walked)})"
+            if len(walked) > 1
+            else ""
+        )
+        return (
+            f"{ref}: the workflow of project {where[0]} ({where[1]} issues) has no transition path "
+            f"from {origin!r} to {target!r}{moved}; transitions seen: {edges}. Add a transition "
+            f"to {target!r} in that workflow, or map the canonical status to a reachable one"
+        )
+
+    # -- comments --------------------------------------------------------------------------
+
+    def _comment(self, raw: dict[str, Any]) -> NativeComment:
+        document = raw.get("body") or adf.doc()
+        blocks = list(document.get("content") or [])
+        key = None
+        if blocks and blocks[-1].get("type") == "paragraph":
+            text = "".join(str(n.get("text", "")) for n in blocks[-1].get("content") or [])
+            key = comments.mirror_of(text)
+            if key is not None:
+                blocks = blocks[:-1]
+        body = adf.to_markdown({**document, "content": blocks})
+        internal = raw.get("visibility") is not None or raw.get("jsdPublic") is False
+        author = raw.get("author") or {}
+        email = self._email(author)
+        return NativeComment(
+            id=str(raw["id"]),
+            author=Person(
+                name=str(author.get("displayName") or "Jira"),
+                email=email if email and "@" in email else None,
+            ),
+            body=body,
+            visibility=Visibility.INTERNAL if internal else Visibility.PUBLIC,
+            created_at=parse_time(raw["created"]),
+            mirror_of=key,
+        )
+
+    def comments(self, ticket_id: str) -> Sequence[NativeComment]:
+        found: list[NativeComment] = []
+        start = 0
+        while True:
+            page = self.client.request(
+                "GET",
+                f"issue/{ticket_id}/comment",
+                params={
+                    "startAt": start,
+                    "maxResults": self.config.page_size,
+                    "orderBy": "created",
+                },
+                ref=self._ref(ticket_id),
+            )
+            batch = page.get("comments") or []
+            found.extend(self._comment(c) for c in batch)
+            start += len(batch)
+            if not batch or start >= int(page.get("total", 0)):
+                return found
+
+    def _project(self, ticket_id: str) -> str:
+        if ticket_id not in self._projects:
+            raw = self.client.issue(ticket_id, "project", "")
+            self._projects[ticket_id] = raw["fields"]["project"]["key"]
+        return self._projects[ticket_id]
+
+    def _payload(self, ticket_id: str, mirror: Mirror) -> dict[str, Any]:
+        text = comments.strip_marker(comments.render(mirror.comment))
+        document = adf.from_markdown(text)
+        marker = f"[//]: # ({comments.MARKER} {mirror.comment.id})"
+        document["content"].append(
+            {"type": "paragraph", "content": [{"type": "text", "text": marker}]}
+        )
+        body: dict[str, Any] = {"body": document}
+        if mirror.visibility is Visibility.INTERNAL:
+            if self._project(ticket_id) in self.config.service_desk_projects:
+                body["properties"] = [{"key": SERVICE_DESK_INTERNAL, "value": {"internal": True}}]
+            else:
+                body["visibility"] = {
+                    "type": self.config.internal.type.value,
+                    "value": self.config.internal.value,
+                }
+        return body
+
+    def add_comment(self, ticket_id: str, mirror: Mirror) -> NativeComment:
+        raw = self.client.request(
+            "POST",
+            f"issue/{ticket_id}/comment",
+            body=self._payload(ticket_id, mirror),
+            ref=self._ref(ticket_id),
+        )
+        return self._comment(raw)
+
+    def update_comment(self, ticket_id: str, comment_id: str, mirror: Mirror) -> NativeComment:
+        body = self._payload(ticket_id, mirror)
+        body.pop("properties", None)
+        raw = self.client.request(
+            "PUT", f"issue/{ticket_id}/comment/{comment_id}", body=body, ref=self._ref(ticket_id)
+        )
+        return self._comment(raw)
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> Sequence[Hint]:
+        return webhooks.parse(self.name, self.config.webhook_secret, headers, body)

@@ -1,0 +1,1230 @@
+"""A fake Jira Cloud: a stateful REST v3 server for the endpoints the adapter uses.
+
+Real semantics where the adapter depends on them: workflows whose statuses change only through
+transitions (``PUT /issue`` ignores ``transition`` and refuses ``status``), transition screens that
+require a resolution, ``updated`` stamps written as Jira writes them (``2019-02-15T19:12:08.432-0800``),
+``/search/jql`` with ``nextPageToken``, a search index that lags behind writes (``reconcileIssues``
+reads through it), the old ``/search`` answering 410, issue properties, comments with visibility and
+the service-desk internal flag, rate limiting with ``Retry-After`` and ``X-RateLimit-Reset``, and
+webhooks signed with ``X-Hub-Signature``. People act on it through ``open_issue``/``edit``/``move``/
+``comment``; the adapter only through HTTP.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import datetime as dt
+import hashlib
+import hmac
+import itertools
+import json
+import queue
+import re
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import requests
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp
+
+from ticket_bridge.adapters.jira import adf
+
+API = "/rest/api/3"
+REMOVED_SEARCH = (
+    "The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. "
+    "A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046"
+)
+PRIORITIES = {"Highest": "1", "High": "2", "Medium": "3", "Low": "4", "Lowest": "5"}
+RESOLUTIONS = {"Done": "10000", "Won't Do": "10001", "Duplicate": "10002"}
+CATEGORIES = {
+    "new": (2, "To Do", "blue-gray"),
+    "indeterminate": (4, "In Progress", "yellow"),
+    "done": (3, "Done", "green"),
+}
+ISSUE_TYPES = {"Task": "10001", "Bug": "10002", "Story": "10003", "Escalation": "10004"}
+ROLES = ("Administrators", "Developers", "Service Desk Team")
+GROUPS = ("jira-administrators", "jira-software-users", "support-agents")
+DATE_LITERAL = r'"(\d{4})[/-](\d{2})[/-](\d{2})(?: (\d{2}):(\d{2}))?"'
+CHANGE_FEED = re.compile(
+    r"^project in \(([^()]*)\) AND updated >= " + DATE_LITERAL + r" ORDER BY updated ASC, key ASC$"
+)
+BY_PROPERTY = re.compile(
+    r'^project in \(([^()]*)\) AND issue\.property\[([\w.-]+)\]\.([\w]+) = "((?:[^"\\]|\\.)*)"$'
+)
+
+
+def jira_time(at: dt.datetime, zone: ZoneInfo, *, rfc3339: bool = False) -> str:
+    """Jira's timestamp form: milliseconds and a numeric offset (``-0800``).
+
+    Issue fields carry it as is; where the spec types a stamp as ``date-time`` (comments,
+    serverInfo) the offset gets its colon (``-08:00``), which the spec's validator requires.
+    """
+    local = at.astimezone(zone)
+    offset = local.strftime("%z")
+    if rfc3339:
+        offset = offset[:3] + ":" + offset[3:]
+    return local.strftime("%Y-%m-%dT%H:%M:%S.") + f"{local.microsecond // 1000:03d}" + offset
+
+
+def sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def _error(
+    status: int, messages: list[str] | None = None, errors: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        {"errorMessages": messages or [], "errors": errors or {}}, status_code=status
+    )
+
+
+class JiraFault(Exception):
+    """An API error the fake answers with Jira's error body."""
+
+    def __init__(
+        self, status: int, messages: list[str] | None = None, errors: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(status, messages, errors)
+        self.status = status
+        self.messages = messages or []
+        self.errors = errors or {}
+
+
+@dataclass(frozen=True)
+class Transition:
+    id: str
+    name: str
+    to: str
+    sources: tuple[str, ...] = ()
+    """Statuses it leaves from; empty for a global transition (available from every status)."""
+    requires: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Workflow:
+    name: str
+    statuses: dict[str, str]
+    """status name -> category key (new, indeterminate, done)."""
+    transitions: tuple[Transition, ...]
+    initial: str
+
+    def status_id(self, name: str) -> str:
+        return str(10000 + sorted(self.statuses).index(name))
+
+    def available(self, status: str) -> list[Transition]:
+        return [t for t in self.transitions if not t.sources or status in t.sources]
+
+
+def default_workflow(project: str) -> Workflow:
+    """Jira Software's simplified flow with a resolution screen: Done is two steps from To Do."""
+    return Workflow(
+        name=f"{project}: Software Simplified Workflow",
+        statuses={"To Do": "new", "In Progress": "indeterminate", "Done": "done"},
+        transitions=(
+            Transition("11", "Start progress", "In Progress", ("To Do",)),
+            Transition("21", "Resolve", "Done", ("In Progress",), ("resolution",)),
+            Transition("31", "Stop progress", "To Do", ("In Progress",)),
+            Transition("41", "Reopen", "To Do", ("Done",)),
+        ),
+        initial="To Do",
+    )
+
+
+@dataclass
+class Account:
+    account_id: str
+    name: str
+    email: str
+    time_zone: str = "America/Los_Angeles"
+
+
+@dataclass
+class Project:
+    key: str
+    id: str
+    workflow: Workflow
+    service_desk: bool = False
+
+
+@dataclass
+class StoredComment:
+    id: str
+    author: str
+    body: dict[str, Any]
+    created: dt.datetime
+    updated: dt.datetime
+    visibility: dict[str, str] | None = None
+    properties: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class StoredIssue:
+    id: str
+    key: str
+    project: str
+    issuetype: str
+    fields: dict[str, Any]
+    status: str
+    created: dt.datetime
+    updated: dt.datetime
+    reporter: str
+    properties: dict[str, Any] = field(default_factory=dict)
+    comments: list[StoredComment] = field(default_factory=list)
+    changelog: list[dict[str, Any]] = field(default_factory=list)
+    index: list[tuple[dt.datetime, dict[str, Any]]] = field(default_factory=list)
+    """Search-index versions: (visible from, searchable snapshot)."""
+
+
+@dataclass
+class Subscription:
+    url: str
+    secret: str
+
+
+class FakeJira:
+    """A Jira Cloud site in memory; ``app`` serves its REST API."""
+
+    def __init__(
+        self,
+        *,
+        email: str = "bridge@example.com",
+        api_token: str = "fake-jira-token",  # noqa: S107 - the sandbox's published demo credential
+        webhook_secret: str = "fake-jira-webhook-secret",  # noqa: S107 - likewise
+        time_zone: str = "America/Los_Angeles",
+        clock: Callable[[], dt.datetime] | None = None,
+        index_lag: float = 0.0,
+        rate_limit: tuple[int, float] | None = None,
+    ) -> None:
+        self.email = email
+        self.api_token = api_token
+        self.webhook_secret = webhook_secret
+        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self.index_lag = index_lag
+        self.deployment = "Cloud"
+        self.rate_limit = rate_limit
+        self.zone = ZoneInfo(time_zone)
+        self.lock = threading.RLock()
+        self.me = Account("557058:bridge", "ticket-bridge", email, time_zone)
+        self.accounts: dict[str, Account] = {self.me.account_id: self.me}
+        self.projects: dict[str, Project] = {}
+        self.issues: dict[str, StoredIssue] = {}
+        self.requests: list[str] = []
+        self.searches: list[str] = []
+        self.faults: list[tuple[str, int, dict[str, str], bool]] = []
+        self._ids = itertools.count(10001)
+        self._comment_ids = itertools.count(20001)
+        self._keys: dict[str, itertools.count[int]] = {}
+        self._window: list[dt.datetime] = []
+        self.subscriptions: list[Subscription] = []
+        self._outbox: queue.Queue[tuple[Subscription, dict[str, str], bytes] | None] = queue.Queue()
+        self._sender: threading.Thread | None = None
+        self.add_project("SUP")
+
+    # -- set-up and what people do ---------------------------------------------------------
+
+    def add_project(
+        self, key: str, workflow: Workflow | None = None, *, service_desk: bool = False
+    ) -> None:
+        with self.lock:
+            self.projects[key] = Project(
+                key,
+                str(10000 + len(self.projects)),
+                workflow or default_workflow(key),
+                service_desk,
+            )
+            self._keys[key] = itertools.count(1)
+
+    def seed_demo(self) -> None:
+        """What ``ticket-bridge sandbox`` starts with: two people and a few issues in SUP."""
+        self.add_account("557058:kim", "Kim Engineer", "kim@eng.example.com")
+        self.add_account("557058:sam", "Sam Agent", "sam@support.example.com")
+        outage = self.open_issue(
+            "Checkout returns HTTP 500 for EU cards",
+            issuetype="Bug",
+            description="Since 09:00 every **EU card** payment fails at the last step.",
+            priority="Highest",
+            assignee="557058:kim",
+            status="In Progress",
+        )
+        self.comment(
+            outage, "Root cause: expired TLS certificate on the EU gateway.", author="557058:kim"
+        )
+        self.comment(
+            outage,
+            "Customer is on the enterprise plan.",
+            author="557058:sam",
+            visibility={"type": "role", "value": "Administrators"},
+        )
+        self.open_issue(
+            "How do I export last month's invoices?", priority="Low", duedate="2026-12-01"
+        )
+
+    def add_account(self, account_id: str, name: str, email: str) -> None:
+        with self.lock:
+            self.accounts[account_id] = Account(account_id, name, email)
+
+    def open_issue(
+        self,
+        summary: str,
+        *,
+        project: str = "SUP",
+        issuetype: str = "Task",
+        description: str = "",
+        priority: str | None = "Medium",
+        duedate: str | None = None,
+        labels: tuple[str, ...] = (),
+        assignee: str | None = None,
+        status: str | None = None,
+        reporter: str | None = None,
+    ) -> str:
+        """A person creates an issue (``description`` in Markdown); returns its id."""
+        with self.lock:
+            issue = self._create(
+                project,
+                {
+                    "summary": summary,
+                    "issuetype": issuetype,
+                    "description": adf.from_markdown(description) if description else None,
+                    "priority": priority,
+                    "duedate": duedate,
+                    "labels": list(labels),
+                    "assignee": assignee,
+                },
+                reporter or self.me.account_id,
+                {},
+            )
+            if status is not None and status != issue.status:
+                self.move(issue.id, status)
+            return issue.id
+
+    def edit(self, issue_id: str, **values: Any) -> None:
+        """A person edits fields (summary, priority, duedate, labels, assignee; description as Markdown)."""
+        with self.lock:
+            issue = self._issue(issue_id)
+            if "description" in values and isinstance(values["description"], str):
+                values["description"] = (
+                    adf.from_markdown(values["description"]) if values["description"] else None
+                )
+            self._change(issue, values, self.me.account_id)
+
+    def move(self, issue_id: str, status: str) -> None:
+        """An admin drags the issue to a status, bypassing the workflow."""
+        with self.lock:
+            issue = self._issue(issue_id)
+            self._set_status(issue, status, self.me.account_id)
+
+    def comment(
+        self,
+        issue_id: str,
+        body: str,
+        *,
+        author: str | None = None,
+        visibility: dict[str, str] | None = None,
+        internal: bool = False,
+    ) -> str:
+        with self.lock:
+            issue = self._issue(issue_id)
+            props = {"sd.public.comment": {"internal": True}} if internal else {}
+            return self._add_comment(
+                issue, author or self.me.account_id, adf.from_markdown(body), visibility, props
+            ).id
+
+    def edit_comment(self, issue_id: str, comment_id: str, body: str) -> None:
+        with self.lock:
+            issue = self._issue(issue_id)
+            comment = self._comment(issue, comment_id)
+            comment.body = adf.from_markdown(body)
+            comment.updated = self.clock()
+            self._touch(issue)
+            self._emit("comment_updated", issue, comment=comment)
+
+    def fail_next(
+        self,
+        operation: str,
+        status: int,
+        headers: Mapping[str, str] | None = None,
+        *,
+        after_write: bool = False,
+    ) -> None:
+        """The next request matching ``operation`` (``"POST /rest/api/3/issue"``) fails with ``status``.
+
+        With ``after_write`` the request is applied first and only the answer is lost, as when a
+        proxy times out while Jira commits.
+        """
+        with self.lock:
+            self.faults.append((operation, status, dict(headers or {}), after_write))
+
+    # -- webhooks --------------------------------------------------------------------------
+
+    def subscribe(self, url: str, secret: str | None = None) -> None:
+        """Deliver every issue and comment event to ``url`` (a background thread posts them)."""
+        with self.lock:
+            self.subscriptions.append(Subscription(url, secret or self.webhook_secret))
+            if self._sender is None:
+                self._sender = threading.Thread(
+                    target=self._send_loop, daemon=True, name="fake-jira-webhooks"
+                )
+                self._sender.start()
+
+    def stop(self) -> None:
+        if self._sender is not None:
+            self._outbox.put(None)
+            self._sender.join(timeout=5)
+            self._sender = None
+
+    def _send_loop(self) -> None:
+        while True:
+            item = self._outbox.get()
+            if item is None:
+                return
+            subscription, headers, body = item
+            for attempt in range(3):
+                sent = dict(headers)
+                if attempt:
+                    sent["X-Atlassian-Webhook-Retry"] = str(attempt)
+                try:
+                    answer = requests.post(subscription.url, data=body, headers=sent, timeout=10)
+                except requests.RequestException:
+                    continue
+                if answer.status_code not in (408, 409, 425, 429) and answer.status_code < 500:
+                    break
+
+    def signed(
+        self, payload: dict[str, Any], secret: str | None = None
+    ) -> tuple[dict[str, str], bytes]:
+        """Headers and body of one delivery, as Jira sends it."""
+        body = json.dumps(payload).encode()
+        return {
+            "Content-Type": "application/json; charset=utf-8",
+            "User-Agent": "Atlassian Webhook HTTP Client",
+            "X-Atlassian-Webhook-Identifier": str(uuid.uuid4()),
+            "X-Atlassian-Webhook-Flow": "Primary",
+            "X-Hub-Signature": sign(secret or self.webhook_secret, body),
+        }, body
+
+    def delivery(self, issue_id: str, secret: str | None = None) -> tuple[dict[str, str], bytes]:
+        """A ``jira:issue_updated`` delivery about the issue as it stands."""
+        with self.lock:
+            return self.signed(self._event("jira:issue_updated", self._issue(issue_id)), secret)
+
+    def _event(
+        self,
+        name: str,
+        issue: StoredIssue,
+        *,
+        comment: StoredComment | None = None,
+        items: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        payload: dict[str, Any] = {
+            "timestamp": int(self.clock().timestamp() * 1000),
+            "webhookEvent": name,
+            "issue": {
+                "id": issue.id,
+                "key": issue.key,
+                "self": f"https://fake.atlassian.net/rest/api/2/issue/{issue.id}",
+                "fields": {
+                    "summary": issue.fields["summary"],
+                    "status": self._status_json(issue),
+                    "updated": jira_time(issue.updated, self.zone),
+                },
+            },
+        }
+        if name.startswith("jira:"):
+            payload["issue_event_type_name"] = "issue_generic"
+            payload["user"] = self._user(self.me.account_id)
+            payload["changelog"] = {"id": str(len(issue.changelog)), "items": items or []}
+        if comment is not None:
+            payload["comment"] = {
+                "id": comment.id,
+                "self": f"https://fake.atlassian.net/rest/api/2/issue/{issue.id}/comment/{comment.id}",
+                "author": self._user(comment.author),
+                "body": adf.to_markdown(comment.body),
+                "created": jira_time(comment.created, self.zone),
+                "updated": jira_time(comment.updated, self.zone),
+                "jsdPublic": self._jsd_public(comment),
+            }
+        return payload
+
+    def _emit(
+        self,
+        name: str,
+        issue: StoredIssue,
+        *,
+        comment: StoredComment | None = None,
+        items: list[dict[str, Any]] | None = None,
+    ) -> None:
+        if not self.subscriptions:
+            return
+        payload = self._event(name, issue, comment=comment, items=items)
+        for subscription in self.subscriptions:
+            headers, body = self.signed(payload, subscription.secret)
+            self._outbox.put((subscription, headers, body))
+
+    # -- state changes (lock held) ---------------------------------------------------------
+
+    def _issue(self, id_or_key: str) -> StoredIssue:
+        found = self.issues.get(id_or_key) or next(
+            (i for i in self.issues.values() if i.key == id_or_key), None
+        )
+        if found is None:
+            raise JiraFault(404, ["Issue does not exist or you do not have permission to see it."])
+        return found
+
+    def _comment(self, issue: StoredIssue, comment_id: str) -> StoredComment:
+        found = next((c for c in issue.comments if c.id == comment_id), None)
+        if found is None:
+            raise JiraFault(404, [f"Can not find a comment for the id: {comment_id}."])
+        return found
+
+    def _index(self, issue: StoredIssue) -> None:
+        snapshot = {
+            "project": issue.project,
+            "updated": issue.updated,
+            "properties": copy.deepcopy(issue.properties),
+        }
+        issue.index.append((self.clock() + dt.timedelta(seconds=self.index_lag), snapshot))
+
+    def _touch(self, issue: StoredIssue) -> None:
+        issue.updated = self.clock()
+        self._index(issue)
+
+    def _create(
+        self, project_key: str, values: dict[str, Any], reporter: str, properties: dict[str, Any]
+    ) -> StoredIssue:
+        project = self.projects[project_key]
+        now = self.clock()
+        issue_id = str(next(self._ids))
+        issue = StoredIssue(
+            id=issue_id,
+            key=f"{project_key}-{next(self._keys[project_key])}",
+            project=project_key,
+            issuetype=str(values.get("issuetype") or "Task"),
+            fields={
+                "summary": values.get("summary") or "",
+                "description": values.get("description"),
+                "priority": values.get("priority"),
+                "duedate": values.get("duedate"),
+                "labels": list(values.get("labels") or []),
+                "assignee": values.get("assignee"),
+                "resolution": None,
+            },
+            status=project.workflow.initial,
+            created=now,
+            updated=now,
+            reporter=reporter,
+            properties=dict(properties),
+        )
+        self.issues[issue_id] = issue
+        self._index(issue)
+        self._emit("jira:issue_created", issue)
+        return issue
+
+    def _change(self, issue: StoredIssue, values: Mapping[str, Any], author: str) -> None:
+        items: list[dict[str, Any]] = []
+        for name, value in values.items():
+            old = issue.fields.get(name)
+            if old != value:
+                issue.fields[name] = value
+                items.append(
+                    {
+                        "field": name,
+                        "fieldtype": "jira",
+                        "from": None,
+                        "fromString": _text(old),
+                        "to": None,
+                        "toString": _text(value),
+                    }
+                )
+        if items:
+            issue.changelog.append({"author": author, "created": self.clock(), "items": items})
+            self._touch(issue)
+            self._emit("jira:issue_updated", issue, items=items)
+
+    def _set_status(
+        self, issue: StoredIssue, status: str, author: str, resolution: str | None = None
+    ) -> None:
+        workflow = self.projects[issue.project].workflow
+        if status not in workflow.statuses:
+            raise ValueError(f"{status!r} is not a status of {workflow.name}")
+        items: list[dict[str, Any]] = [
+            {
+                "field": "status",
+                "fieldtype": "jira",
+                "from": workflow.status_id(issue.status),
+                "fromString": issue.status,
+                "to": workflow.status_id(status),
+                "toString": status,
+            }
+        ]
+        issue.status = status
+        if workflow.statuses[status] == "done":
+            issue.fields["resolution"] = resolution or issue.fields.get("resolution") or "Done"
+        elif issue.fields.get("resolution") is not None:
+            items.append(
+                {
+                    "field": "resolution",
+                    "fieldtype": "jira",
+                    "from": None,
+                    "fromString": issue.fields["resolution"],
+                    "to": None,
+                    "toString": None,
+                }
+            )
+            issue.fields["resolution"] = None
+        issue.changelog.append({"author": author, "created": self.clock(), "items": items})
+        self._touch(issue)
+        self._emit("jira:issue_updated", issue, items=items)
+
+    def _add_comment(
+        self,
+        issue: StoredIssue,
+        author: str,
+        body: dict[str, Any],
+        visibility: dict[str, str] | None,
+        properties: dict[str, Any],
+    ) -> StoredComment:
+        now = self.clock()
+        comment = StoredComment(
+            str(next(self._comment_ids)), author, body, now, now, visibility, properties
+        )
+        issue.comments.append(comment)
+        self._touch(issue)
+        self._emit("comment_created", issue, comment=comment)
+        return comment
+
+    # -- JSON representations --------------------------------------------------------------
+
+    def _user(self, account_id: str) -> dict[str, Any]:
+        account = self.accounts.get(account_id) or Account(account_id, account_id, "")
+        user: dict[str, Any] = {
+            "self": f"https://fake.atlassian.net/rest/api/3/user?accountId={account.account_id}",
+            "accountId": account.account_id,
+            "accountType": "atlassian",
+            "displayName": account.name,
+            "active": True,
+            "timeZone": account.time_zone,
+        }
+        if account.email:
+            user["emailAddress"] = account.email
+        return user
+
+    def _status_json(self, issue: StoredIssue) -> dict[str, Any]:
+        return self._status_details(self.projects[issue.project].workflow, issue.status)
+
+    @staticmethod
+    def _status_details(workflow: Workflow, name: str) -> dict[str, Any]:
+        category = workflow.statuses[name]
+        number, label, colour = CATEGORIES[category]
+        return {
+            "self": f"https://fake.atlassian.net/rest/api/3/status/{workflow.status_id(name)}",
+            "id": workflow.status_id(name),
+            "name": name,
+            "description": "",
+            "iconUrl": "https://fake.atlassian.net/images/icons/statuses/generic.png",
+            "statusCategory": {
+                "self": f"https://fake.atlassian.net/rest/api/3/statuscategory/{number}",
+                "id": number,
+                "key": category,
+                "colorName": colour,
+                "name": label,
+            },
+        }
+
+    def _fields_json(self, issue: StoredIssue, wanted: set[str] | None) -> dict[str, Any]:
+        f = issue.fields
+        project = self.projects[issue.project]
+        full: dict[str, Any] = {
+            "summary": f["summary"],
+            "description": f["description"],
+            "status": self._status_json(issue),
+            "priority": None
+            if f["priority"] is None
+            else {
+                "self": f"https://fake.atlassian.net/rest/api/3/priority/{PRIORITIES[f['priority']]}",
+                "id": PRIORITIES[f["priority"]],
+                "name": f["priority"],
+            },
+            "duedate": f["duedate"],
+            "labels": list(f["labels"]),
+            "assignee": None if f["assignee"] is None else self._user(f["assignee"]),
+            "reporter": self._user(issue.reporter),
+            "issuetype": {
+                "id": ISSUE_TYPES.get(issue.issuetype, "10001"),
+                "name": issue.issuetype,
+                "subtask": False,
+            },
+            "project": {"id": project.id, "key": project.key, "name": project.key},
+            "resolution": None
+            if f["resolution"] is None
+            else {"id": RESOLUTIONS.get(f["resolution"], "10000"), "name": f["resolution"]},
+            "created": jira_time(issue.created, self.zone),
+            "updated": jira_time(issue.updated, self.zone),
+        }
+        if wanted is None or "*all" in wanted or "*navigable" in wanted:
+            return full
+        return {k: v for k, v in full.items() if k in wanted}
+
+    def _issue_json(
+        self, issue: StoredIssue, fields: set[str] | None, properties: set[str]
+    ) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "expand": "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations",
+            "id": issue.id,
+            "key": issue.key,
+            "self": f"https://fake.atlassian.net/rest/api/3/issue/{issue.id}",
+        }
+        if fields != {"id"}:
+            out["fields"] = self._fields_json(issue, fields)
+        if properties:
+            out["properties"] = {
+                k: v for k, v in issue.properties.items() if k in properties or "*all" in properties
+            }
+        return out
+
+    def _jsd_public(self, comment: StoredComment) -> bool:
+        return not (comment.properties.get("sd.public.comment") or {}).get("internal", False)
+
+    def _comment_json(self, comment: StoredComment) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "self": f"https://fake.atlassian.net/rest/api/3/comment/{comment.id}",
+            "id": comment.id,
+            "author": self._user(comment.author),
+            "updateAuthor": self._user(comment.author),
+            "body": comment.body,
+            "created": jira_time(comment.created, self.zone, rfc3339=True),
+            "updated": jira_time(comment.updated, self.zone, rfc3339=True),
+            "jsdPublic": self._jsd_public(comment),
+        }
+        if comment.visibility is not None:
+            out["visibility"] = dict(comment.visibility)
+        return out
+
+    # -- the HTTP API ----------------------------------------------------------------------
+
+    @property
+    def app(self) -> ASGIApp:
+        routes = [
+            Route(API + "/serverInfo", self._server_info, methods=["GET"]),
+            Route(API + "/myself", self._myself, methods=["GET"]),
+            Route(API + "/issue", self._post_issue, methods=["POST"]),
+            Route(API + "/issue/{key}", self._get_issue, methods=["GET"]),
+            Route(API + "/issue/{key}", self._put_issue, methods=["PUT"]),
+            Route(API + "/issue/{key}/transitions", self._get_transitions, methods=["GET"]),
+            Route(API + "/issue/{key}/transitions", self._post_transition, methods=["POST"]),
+            Route(API + "/issue/{key}/comment", self._get_comments, methods=["GET"]),
+            Route(API + "/issue/{key}/comment", self._post_comment, methods=["POST"]),
+            Route(API + "/issue/{key}/comment/{comment}", self._put_comment, methods=["PUT"]),
+            Route(API + "/issue/{key}/properties/{prop}", self._get_property, methods=["GET"]),
+            Route(API + "/issue/{key}/properties/{prop}", self._put_property, methods=["PUT"]),
+            Route(API + "/search/jql", self._search, methods=["GET", "POST"]),
+            Route(API + "/search", self._removed_search, methods=["GET", "POST"]),
+            Route("/rest/api/2/search", self._removed_search, methods=["GET", "POST"]),
+        ]
+        return _Guarded(Starlette(routes=routes, exception_handlers={JiraFault: _fault}), self)
+
+    def describe(self, base_url: str) -> Mapping[str, str]:
+        return {
+            "tracker": "jira",
+            "base_url": base_url,
+            "email": self.email,
+            "api_token": self.api_token,
+            "webhook_secret": self.webhook_secret,
+            "projects": ",".join(self.projects),
+            "time_zone": str(self.zone),
+        }
+
+    def gate(
+        self, method: str, path: str, authorization: str | None
+    ) -> tuple[Response | None, bool]:
+        """Authentication, injected faults and the rate limit; (answer, lose the answer after writing)."""
+        expected = "Basic " + base64.b64encode(f"{self.email}:{self.api_token}".encode()).decode()
+        if not authorization or not hmac.compare_digest(authorization, expected):
+            return Response(
+                "Client must be authenticated to access this resource.",
+                status_code=401,
+                media_type="text/html",
+            ), False
+        with self.lock:
+            self.requests.append(f"{method} {path}")
+            for index, (operation, status, headers, after_write) in enumerate(self.faults):
+                if operation == f"{method} {path}" or (
+                    operation.endswith("*") and f"{method} {path}".startswith(operation[:-1])
+                ):
+                    del self.faults[index]
+                    answer = _error(status, [f"Injected {status}"])
+                    answer.headers.update(headers)
+                    if after_write:
+                        return answer, True
+                    return answer, False
+            if self.rate_limit is not None:
+                limit, period = self.rate_limit
+                now = self.clock()
+                self._window = [t for t in self._window if (now - t).total_seconds() < period]
+                if len(self._window) >= limit:
+                    reset = self._window[0] + dt.timedelta(seconds=period)
+                    wait = max(1, int((reset - now).total_seconds() + 0.999))
+                    answer = _error(429, ["Rate limit exceeded."])
+                    answer.headers.update(
+                        {
+                            "Retry-After": str(wait),
+                            "X-RateLimit-Limit": str(limit),
+                            "X-RateLimit-Remaining": "0",
+                            "X-RateLimit-Reset": (reset + dt.timedelta(seconds=59))
+                            .astimezone(dt.UTC)
+                            .strftime("%Y-%m-%dT%H:%MZ"),
+                            "RateLimit-Reason": "jira-burst-based",
+                        }
+                    )
+                    return answer, False
+                self._window.append(now)
+        return None, False
+
+    async def _json(self, request: Request) -> Any:
+        raw = await request.body()
+        try:
+            return json.loads(raw) if raw else None
+        except ValueError:
+            raise JiraFault(
+                400, ["Unexpected character in the request body: it is not JSON."]
+            ) from None
+
+    async def _server_info(self, request: Request) -> Response:
+        return JSONResponse(
+            {
+                "baseUrl": str(request.base_url).rstrip("/"),
+                "displayUrl": str(request.base_url).rstrip("/"),
+                "version": "1001.0.0-SNAPSHOT",
+                "versionNumbers": [1001, 0, 0],
+                "deploymentType": self.deployment,
+                "buildNumber": 100282,
+                "buildDate": "2026-11-01T00:00:00.000+00:00",
+                "serverTime": jira_time(self.clock(), self.zone, rfc3339=True),
+                "scmInfo": "fake",
+                "serverTitle": "Fake Jira",
+            }
+        )
+
+    async def _myself(self, request: Request) -> Response:
+        return JSONResponse(self._user(self.me.account_id))
+
+    async def _post_issue(self, request: Request) -> Response:
+        body = await self._json(request)
+        if not isinstance(body, dict) or not isinstance(body.get("fields"), dict):
+            raise JiraFault(400, ["Issue fields are required."])
+        if "transition" in body:
+            raise JiraFault(
+                400, ["Transitions are not supported when creating an issue in this fake."]
+            )
+        fields = body["fields"]
+        errors: dict[str, str] = {}
+        project_key = (fields.get("project") or {}).get("key")
+        if project_key not in self.projects:
+            errors["project"] = "valid project is required"
+        issuetype = (fields.get("issuetype") or {}).get("name")
+        if issuetype not in ISSUE_TYPES:
+            errors["issuetype"] = "valid issue type is required"
+        if not fields.get("summary"):
+            errors["summary"] = "You must specify a summary of the issue."
+        values = self._field_values(fields, errors, creating=True)
+        if errors:
+            raise JiraFault(400, [], errors)
+        properties = {p["key"]: p["value"] for p in body.get("properties") or []}
+        with self.lock:
+            issue = self._create(
+                str(project_key),
+                {**values, "summary": fields["summary"], "issuetype": issuetype},
+                self.me.account_id,
+                properties,
+            )
+            return JSONResponse(
+                {
+                    "id": issue.id,
+                    "key": issue.key,
+                    "self": f"https://fake.atlassian.net/rest/api/3/issue/{issue.id}",
+                },
+                status_code=201,
+            )
+
+    def _field_values(
+        self, fields: dict[str, Any], errors: dict[str, str], *, creating: bool
+    ) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for name, value in fields.items():
+            if name in ("project", "issuetype") and creating:
+                continue
+            if name == "summary":
+                if not isinstance(value, str) or not value:
+                    errors["summary"] = "You must specify a summary of the issue."
+                values["summary"] = value
+            elif name == "description":
+                if value is not None and (
+                    not isinstance(value, dict) or value.get("type") != "doc"
+                ):
+                    errors["description"] = (
+                        "Operation value must be an Atlassian Document (see the Atlassian Document Format)"
+                    )
+                values["description"] = value
+            elif name == "priority":
+                names = {v: k for k, v in PRIORITIES.items()}
+                chosen = (
+                    None
+                    if value is None
+                    else (value.get("name") if "name" in value else names.get(str(value.get("id"))))
+                )
+                if value is not None and chosen not in PRIORITIES:
+                    errors["priority"] = "Specify the Priority (id or name) in the string format"
+                values["priority"] = chosen
+            elif name == "duedate":
+                if value is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(value)):
+                    errors["duedate"] = "Error parsing date string: " + str(value)
+                values["duedate"] = value
+            elif name == "labels":
+                if not isinstance(value, list) or any(
+                    not isinstance(v, str) or " " in v for v in value
+                ):
+                    errors["labels"] = "The label must not contain spaces."
+                values["labels"] = value
+            elif name == "assignee":
+                account = None if value is None else value.get("accountId")
+                if account is not None and account not in self.accounts:
+                    errors["assignee"] = f"User with accountId '{account}' does not exist"
+                values["assignee"] = account
+            else:
+                errors[name] = (
+                    f"Field '{name}' cannot be set. It is not on the appropriate screen, or unknown."
+                )
+        return values
+
+    def _wanted(self, request: Request) -> tuple[set[str] | None, set[str]]:
+        fields = {f for raw in request.query_params.getlist("fields") for f in raw.split(",") if f}
+        properties = {
+            p for raw in request.query_params.getlist("properties") for p in raw.split(",") if p
+        }
+        return fields or None, properties
+
+    async def _get_issue(self, request: Request) -> Response:
+        fields, properties = self._wanted(request)
+        with self.lock:
+            return JSONResponse(
+                self._issue_json(self._issue(request.path_params["key"]), fields, properties)
+            )
+
+    async def _put_issue(self, request: Request) -> Response:
+        body = await self._json(request)
+        if not isinstance(body, dict):
+            raise JiraFault(400, ["The request body must be an object."])
+        errors: dict[str, str] = {}
+        values = self._field_values(body.get("fields") or {}, errors, creating=False)
+        with self.lock:
+            issue = self._issue(request.path_params["key"])
+            if errors:
+                raise JiraFault(400, [], errors)
+            # As Jira: "issue transition is not supported and is ignored here".
+            self._change(issue, values, self.me.account_id)
+        return Response(status_code=204)
+
+    def _transition_json(
+        self, workflow: Workflow, transition: Transition, expand: bool
+    ) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": transition.id,
+            "name": transition.name,
+            "to": self._status_details(workflow, transition.to),
+            "hasScreen": bool(transition.requires),
+            "isGlobal": not transition.sources,
+            "isInitial": False,
+            "isAvailable": True,
+            "isConditional": False,
+            "isLooped": False,
+        }
+        if expand:
+            out["fields"] = {
+                name: {
+                    "required": True,
+                    "schema": {"type": name, "system": name},
+                    "name": name.capitalize(),
+                    "key": name,
+                    "operations": ["set"],
+                    "allowedValues": [{"id": i, "name": n} for n, i in RESOLUTIONS.items()],
+                }
+                for name in transition.requires
+            }
+        return out
+
+    async def _get_transitions(self, request: Request) -> Response:
+        expand = "transitions.fields" in request.query_params.get("expand", "")
+        with self.lock:
+            issue = self._issue(request.path_params["key"])
+            workflow = self.projects[issue.project].workflow
+            offered = [
+                self._transition_json(workflow, t, expand) for t in workflow.available(issue.status)
+            ]
+        return JSONResponse({"expand": "transitions", "transitions": offered})
+
+    async def _post_transition(self, request: Request) -> Response:
+        body = await self._json(request)
+        if not isinstance(body, dict) or not isinstance(body.get("transition"), dict):
+            raise JiraFault(400, ["Transition id is required."])
+        transition_id = str(body["transition"].get("id"))
+        fields = body.get("fields") or {}
+        with self.lock:
+            issue = self._issue(request.path_params["key"])
+            workflow = self.projects[issue.project].workflow
+            chosen = next(
+                (t for t in workflow.available(issue.status) if t.id == transition_id), None
+            )
+            if chosen is None:
+                raise JiraFault(
+                    400, [f"Transition id '{transition_id}' is not valid for this issue."]
+                )
+            errors = {
+                name: f"{name.capitalize()} is required."
+                for name in chosen.requires
+                if not fields.get(name)
+            }
+            errors |= {
+                name: f"Field '{name}' cannot be set. It is not on the appropriate screen, or unknown."
+                for name in fields
+                if name not in chosen.requires
+            }
+            resolution = (
+                (fields.get("resolution") or {}).get("name")
+                if "resolution" in chosen.requires
+                else None
+            )
+            if resolution is not None and resolution not in RESOLUTIONS:
+                errors["resolution"] = f"Resolution '{resolution}' does not exist."
+            if errors:
+                raise JiraFault(400, [], errors)
+            self._set_status(issue, chosen.to, self.me.account_id, resolution)
+        return Response(status_code=204)
+
+    async def _get_comments(self, request: Request) -> Response:
+        try:
+            start = int(request.query_params.get("startAt", "0"))
+            size = min(5000, int(request.query_params.get("maxResults", "100")))
+        except ValueError:
+            raise JiraFault(400, ["startAt and maxResults must be numbers."]) from None
+        order = request.query_params.get("orderBy", "created")
+        with self.lock:
+            issue = self._issue(request.path_params["key"])
+            listed = sorted(
+                issue.comments, key=lambda c: (c.created, int(c.id)), reverse=order.startswith("-")
+            )
+            page = [self._comment_json(c) for c in listed[start : start + size]]
+            return JSONResponse(
+                {"startAt": start, "maxResults": size, "total": len(listed), "comments": page}
+            )
+
+    def _visibility(self, raw: Any) -> dict[str, str] | None:
+        if raw is None:
+            return None
+        kind, value = raw.get("type"), raw.get("value") or raw.get("identifier")
+        if (kind == "role" and value in ROLES) or (kind == "group" and value in GROUPS):
+            return {"type": kind, "value": value, "identifier": value}
+        raise JiraFault(
+            400, [], {"commentLevel": f"You are currently not a member of the {kind} {value!r}."}
+        )
+
+    async def _post_comment(self, request: Request) -> Response:
+        body = await self._json(request)
+        if (
+            not isinstance(body, dict)
+            or not isinstance(body.get("body"), dict)
+            or body["body"].get("type") != "doc"
+        ):
+            raise JiraFault(400, [], {"comment": "Comment body must be an Atlassian Document."})
+        with self.lock:
+            issue = self._issue(request.path_params["key"])
+            visibility = self._visibility(body.get("visibility"))
+            properties = {p["key"]: p["value"] for p in body.get("properties") or []}
+            if not self.projects[issue.project].service_desk:
+                properties.pop("sd.public.comment", None)
+            comment = self._add_comment(
+                issue, self.me.account_id, body["body"], visibility, properties
+            )
+            return JSONResponse(self._comment_json(comment), status_code=201)
+
+    async def _put_comment(self, request: Request) -> Response:
+        body = await self._json(request)
+        if (
+            not isinstance(body, dict)
+            or not isinstance(body.get("body"), dict)
+            or body["body"].get("type") != "doc"
+        ):
+            raise JiraFault(400, [], {"comment": "Comment body must be an Atlassian Document."})
+        with self.lock:
+            issue = self._issue(request.path_params["key"])
+            comment = self._comment(issue, request.path_params["comment"])
+            comment.body = body["body"]
+            if "visibility" in body:
+                comment.visibility = self._visibility(body["visibility"])
+            comment.updated = self.clock()
+            self._touch(issue)
+            self._emit("comment_updated", issue, comment=comment)
+            return JSONResponse(self._comment_json(comment))
+
+    async def _get_property(self, request: Request) -> Response:
+        with self.lock:
+            issue = self._issue(request.path_params["key"])
+            key = request.path_params["prop"]
+            if key not in issue.properties:
+                raise JiraFault(404, [f"The property with key '{key}' does not exist."])
+            return JSONResponse({"key": key, "value": issue.properties[key]})
+
+    async def _put_property(self, request: Request) -> Response:
+        body = await self._json(request)
+        with self.lock:
+            issue = self._issue(request.path_params["key"])
+            key = request.path_params["prop"]
+            existed = key in issue.properties
+            issue.properties[key] = body
+            self._index(issue)
+            return JSONResponse({}, status_code=200 if existed else 201)
+
+    async def _removed_search(self, request: Request) -> Response:
+        return _error(410, [REMOVED_SEARCH])
+
+    def _query(self, jql: str) -> tuple[set[str], Callable[[dict[str, Any]], bool]]:
+        """The projects and the filter of a JQL query, for the forms the adapter sends."""
+        found = CHANGE_FEED.match(jql)
+        if found:
+            projects = {p.strip().strip('"') for p in found.group(1).split(",") if p.strip()}
+            year, month, day, hour, minute = found.groups()[1:]
+            since = dt.datetime(
+                int(year), int(month), int(day), int(hour or 0), int(minute or 0), tzinfo=self.zone
+            )
+            return projects, lambda snap: bool(snap["updated"] >= since)
+        found = BY_PROPERTY.match(jql)
+        if found:
+            projects = {p.strip().strip('"') for p in found.group(1).split(",") if p.strip()}
+            key, attribute, value = (
+                found.group(2),
+                found.group(3),
+                json.loads('"' + found.group(4) + '"'),
+            )
+            return (
+                projects,
+                lambda snap: (snap["properties"].get(key) or {}).get(attribute) == value,
+            )
+        if "project" not in jql:
+            raise JiraFault(
+                400,
+                [
+                    "Unbounded JQL queries are not allowed here. Please add a search restriction to your query."
+                ],
+            )
+        raise JiraFault(
+            400, [f"Error in the JQL Query: the fake Jira does not understand {jql!r}."]
+        )
+
+    async def _search(self, request: Request) -> Response:
+        if request.method == "POST":
+            body = await self._json(request) or {}
+            args = {k: body.get(k) for k in ("jql", "nextPageToken", "maxResults")}
+            fields = set(body.get("fields") or []) or {"id"}
+            properties = set(body.get("properties") or [])
+            reconcile = {str(i) for i in body.get("reconcileIssues") or []}
+        else:
+            q = request.query_params
+            args = {
+                "jql": q.get("jql"),
+                "nextPageToken": q.get("nextPageToken"),
+                "maxResults": q.get("maxResults"),
+            }
+            wanted, properties = self._wanted(request)
+            fields = wanted or {"id"}
+            reconcile = {i for raw in q.getlist("reconcileIssues") for i in raw.split(",") if i}
+        jql = str(args["jql"] or "")
+        with self.lock:
+            self.searches.append(jql)
+        size = min(5000, int(args["maxResults"] or 50))
+        start = 0
+        if args["nextPageToken"]:
+            try:
+                token = json.loads(base64.urlsafe_b64decode(str(args["nextPageToken"])))
+                start = int(token["at"])
+                assert token["jql"] == hashlib.sha256(jql.encode()).hexdigest()[:16]
+            except Exception:
+                raise JiraFault(
+                    400, ["The provided next page token is invalid or expired."]
+                ) from None
+        projects, matches = self._query(jql)
+        with self.lock:
+            now = self.clock()
+            hits: list[tuple[dt.datetime, str, StoredIssue]] = []
+            for issue in self.issues.values():
+                if issue.id in reconcile:
+                    snap: dict[str, Any] | None = {
+                        "project": issue.project,
+                        "updated": issue.updated,
+                        "properties": issue.properties,
+                    }
+                else:
+                    snap = next((s for at, s in reversed(issue.index) if at <= now), None)
+                if snap is not None and snap["project"] in projects and matches(snap):
+                    hits.append((snap["updated"], issue.key, issue))
+            hits.sort(key=lambda h: (h[0], h[1].split("-")[0], int(h[1].split("-")[1])))
+            page = hits[start : start + size]
+            out: dict[str, Any] = {
+                "issues": [self._issue_json(i, fields, properties) for _, _, i in page],
+                "isLast": start + size >= len(hits),
+            }
+            if not out["isLast"]:
+                token = {"at": start + size, "jql": hashlib.sha256(jql.encode()).hexdigest()[:16]}
+                out["nextPageToken"] = base64.urlsafe_b64encode(json.dumps(token).encode()).decode()
+            return JSONResponse(out)
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return (
+            adf.to_markdown(value)
+            if value.get("type") == "doc"
+            else str(value.get("name") or value)
+        )
+    if isinstance(value, list):
+        return " ".join(str(v) for v in value)
+    return str(value)
+
+
+async def _fault(request: Request, exc: Exception) -> Response:
+    fault = exc if isinstance(exc, JiraFault) else JiraFault(500, ["Internal server error"])
+    return _error(fault.status, fault.messages, fault.errors)
+
+
+class _Guarded:
+    """The ASGI wrapper doing what Jira does before routing: auth, faults, rate limit, error bodies."""
+
+    def __init__(self, app: ASGIApp, fake: FakeJira) -> None:
+        self.inner = app
+        self.fake = fake
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.inner(scope, receive, send)
+            return
+        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        answer, after_write = self.fake.gate(
+            scope["method"], scope["path"], headers.get("authorization")
+        )
+        if answer is not None and not after_write:
+            await answer(scope, receive, send)
+            return
+
+        async def swallow(message: Any) -> None:
+            """The write happens; its answer is lost on the way back."""
+
+        await self.inner(scope, receive, swallow if after_write else send)
+        if after_write and answer is not None:
+            await answer(scope, receive, send)

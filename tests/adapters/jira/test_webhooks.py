@@ -1,0 +1,143 @@
+"""Real Jira deliveries, signed as Jira signs them: verified, parsed into refs, deduplicated."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from ticket_bridge.adapters.jira import webhooks
+from ticket_bridge.bridge.errors import WebhookRejected
+from ticket_bridge.bridge.store import Store
+
+FIXTURES = Path(__file__).parents[2] / "data" / "fixtures" / "jira"
+SECRET = SecretStr("It's a Secret to Everybody")
+
+
+def signed(
+    name: str, identifier: str = "b7b5c5b0-1111-4a8e-9d5e-000000000001"
+) -> tuple[dict[str, str], bytes]:
+    body = (FIXTURES / name).read_bytes()
+    return {
+        "Content-Type": "application/json; charset=utf-8",
+        "X-Atlassian-Webhook-Identifier": identifier,
+        "X-Hub-Signature": webhooks.sign(SECRET, body),
+    }, body
+
+
+@pytest.mark.parametrize(
+    ("name", "issue_id"),
+    [
+        ("webhook-cloud-comment-created.json", "10040"),
+        ("webhook-cloud-comment-updated.json", "10040"),
+        ("webhook-cloud-comment-deleted.json", "10357"),
+        ("webhook-cloud-issue-created-many-fields.json", "10509"),
+        ("webhook-cloud-issue-updated-custom-field.json", "10368"),
+        ("webhook-issue-updated-assigned.json", "10040"),
+        ("webhook-issue-updated-resolved.json", "10040"),
+        ("webhook-issue-updated-started-working.json", "10040"),
+    ],
+)
+def test_each_real_delivery_names_its_issue(name: str, issue_id: str) -> None:
+    headers, body = signed(name)
+    [hint] = webhooks.parse("jira", SECRET, headers, body)
+    assert (hint.tracker, hint.ticket_id, hint.delivery_id) == (
+        "jira",
+        issue_id,
+        "b7b5c5b0-1111-4a8e-9d5e-000000000001",
+    )
+
+
+def test_the_signature_is_hmac_sha256_of_the_raw_body_in_hex() -> None:
+    headers, body = signed("webhook-cloud-comment-created.json")
+    import hashlib
+    import hmac
+
+    expected = hmac.new(SECRET.get_secret_value().encode(), body, hashlib.sha256).hexdigest()
+    assert headers["X-Hub-Signature"] == f"sha256={expected}"
+
+
+def test_a_bad_signature_is_refused() -> None:
+    headers, body = signed("webhook-issue-updated-resolved.json")
+    with pytest.raises(WebhookRejected) as caught:
+        webhooks.parse("jira", SecretStr("another secret"), headers, body)
+    assert caught.value.status == 401 and "does not match" in caught.value.reason
+    with pytest.raises(WebhookRejected):
+        webhooks.parse("jira", SECRET, headers, body.replace(b"TES-41", b"TES-42"))
+
+
+def test_a_missing_signature_is_refused() -> None:
+    headers, body = signed("webhook-issue-updated-resolved.json")
+    del headers["X-Hub-Signature"]
+    with pytest.raises(WebhookRejected) as caught:
+        webhooks.parse("jira", SECRET, headers, body)
+    assert caught.value.status == 401 and "missing" in caught.value.reason
+
+
+def test_an_oversized_delivery_is_refused_before_anything_else() -> None:
+    with pytest.raises(WebhookRejected) as caught:
+        webhooks.parse("jira", SECRET, {}, b" " * (webhooks.MAX_BODY + 1))
+    assert caught.value.status == 413
+
+
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        (b"not json", "body"),
+        (b'{"webhookEvent": "jira:issue_updated"}', "timestamp"),
+        (b"[]", "body"),
+    ],
+)
+def test_a_malformed_delivery_says_where(body: bytes, where: str) -> None:
+    headers = {
+        "X-Hub-Signature": webhooks.sign(SECRET, body),
+        "X-Atlassian-Webhook-Identifier": "d1",
+    }
+    with pytest.raises(WebhookRejected) as caught:
+        webhooks.parse("jira", SECRET, headers, body)
+    assert caught.value.status == 400 and where in caught.value.reason
+
+
+def test_an_issue_event_without_an_issue_is_malformed() -> None:
+    body = json.dumps({"timestamp": 1, "webhookEvent": "jira:issue_updated"}).encode()
+    headers = {
+        "X-Hub-Signature": webhooks.sign(SECRET, body),
+        "X-Atlassian-Webhook-Identifier": "d1",
+    }
+    with pytest.raises(WebhookRejected) as caught:
+        webhooks.parse("jira", SECRET, headers, body)
+    assert caught.value.status == 400
+
+
+def test_a_delivery_without_an_identifier_is_refused() -> None:
+    headers, body = signed("webhook-issue-updated-resolved.json")
+    del headers["X-Atlassian-Webhook-Identifier"]
+    with pytest.raises(WebhookRejected) as caught:
+        webhooks.parse("jira", SECRET, headers, body)
+    assert caught.value.status == 400
+
+
+def test_other_events_name_no_issue() -> None:
+    body = json.dumps({"timestamp": 1, "webhookEvent": "project_created"}).encode()
+    headers = {
+        "X-Hub-Signature": webhooks.sign(SECRET, body),
+        "X-Atlassian-Webhook-Identifier": "d1",
+    }
+    assert webhooks.parse("jira", SECRET, headers, body) == []
+
+
+def test_a_replayed_delivery_keeps_its_id_and_the_inbox_refuses_it() -> None:
+    headers, body = signed("webhook-cloud-comment-created.json", "replayed-id")
+    retry = {**headers, "X-Atlassian-Webhook-Retry": "1"}
+    [first] = webhooks.parse("jira", SECRET, headers, body)
+    [again] = webhooks.parse("jira", SECRET, retry, body)
+    assert again.delivery_id == first.delivery_id
+    store = Store.open("sqlite://")
+    try:
+        assert store.enqueue(first.tracker, first.delivery_id, first.ticket_id) is True
+        assert store.enqueue(again.tracker, again.delivery_id, again.ticket_id) is False
+        assert store.inbox_depth() == 1
+    finally:
+        store.close()
