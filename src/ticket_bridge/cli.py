@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import tomllib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -25,15 +26,19 @@ from rich.table import Table
 from ticket_bridge import __version__
 from ticket_bridge.adapters.clickup.adapter import ClickUpAdapter
 from ticket_bridge.adapters.clickup.config import ClickUpConfig
+from ticket_bridge.adapters.clickup.fake import FakeClickUp
 from ticket_bridge.adapters.jira.adapter import JiraAdapter
 from ticket_bridge.adapters.jira.config import JiraConfig
+from ticket_bridge.adapters.jira.fake import FakeJira
 from ticket_bridge.adapters.memory import scenario
 from ticket_bridge.adapters.memory.adapter import MemoryAdapter
 from ticket_bridge.adapters.memory.config import MemoryConfig
 from ticket_bridge.adapters.memory.fake import MemoryTracker
+from ticket_bridge.adapters.serving import FakeTracker, Served
 from ticket_bridge.adapters.zendesk.adapter import ZendeskAdapter
 from ticket_bridge.adapters.zendesk.config import ZendeskConfig
 from ticket_bridge.adapters.zendesk.config import check as zendesk_notes
+from ticket_bridge.adapters.zendesk.fake import FakeZendesk
 from ticket_bridge.bridge.adapter import Adapter
 from ticket_bridge.bridge.agreement import disagreements
 from ticket_bridge.bridge.engine import Engine
@@ -680,6 +685,141 @@ def drop_dead(config_file: Path | None, key: str) -> None:
     """Give up on dead link KEY for good: it stays dead and leaves the list."""
     wired = Wired(config_file)
     guarded(lambda: wired.store.drop_dead_letter(_dead_link(wired, key), "dropped by an admin"))
+
+
+# -- sandbox -------------------------------------------------------------------------------
+
+
+def sandbox_config(
+    fakes: tuple[FakeJira, FakeZendesk, FakeClickUp],
+    served: Mapping[str, Served],
+    daemon_port: int,
+    store: Path,
+) -> str:
+    """A config for ``ticket-bridge run`` against the running fakes (their published credentials)."""
+    jira, zendesk, clickup = fakes
+    j = jira.describe(served["jira"].url)
+    z = zendesk.describe(served["zendesk"].url)
+    c = clickup.describe(served["clickup"].url)
+    users = ", ".join(
+        f"{json.dumps(a.email)} = {json.dumps(a.account_id)}"
+        for a in jira.accounts.values()
+        if a.email
+    )
+    return f"""# Written by `ticket-bridge sandbox`: the fakes on loopback, with their sandbox credentials.
+[store]
+url = "sqlite:///{store}"
+
+[daemon]
+port = {daemon_port}
+poll_interval = 30
+
+[trackers.zendesk]
+type = "zendesk"
+mapping = "zendesk"
+subdomain = {json.dumps(z["subdomain"])}
+base_url = {json.dumps(z["base_url"])}
+oauth_client_id = {json.dumps(z["oauth_client_id"])}
+oauth_client_secret = {json.dumps(z["oauth_client_secret"])}
+webhook_secret = {json.dumps(z["webhook_secret"])}
+
+[trackers.jira]
+type = "jira"
+mapping = "jira"
+base_url = {json.dumps(j["base_url"])}
+email = {json.dumps(j["email"])}
+api_token = {json.dumps(j["api_token"])}
+webhook_secret = {json.dumps(j["webhook_secret"])}
+projects = {json.dumps(j["projects"].split(","))}
+user_map = {{ {users} }}
+
+[trackers.clickup]
+type = "clickup"
+mapping = "seed000-clickup-support"
+base_url = {json.dumps(c["base_url"])}
+token = {json.dumps(c["token"])}
+team_id = {json.dumps(c["team_id"])}
+list_id = {json.dumps(c["list_id"])}
+correlation_field_id = {json.dumps(c["correlation_field_id"])}
+webhook_secret = {json.dumps(c["webhook_secret"])}
+
+[[routes]]
+from = "zendesk"
+to = ["jira", "clickup"]
+kinds = ["support", "question"]
+
+[[routes]]
+from = "jira"
+to = ["zendesk", "clickup"]
+kinds = ["escalation"]
+"""
+
+
+@main.command()
+@json_option
+@click.option(
+    "--daemon-port",
+    type=int,
+    default=8080,
+    show_default=True,
+    help="Where `ticket-bridge run` listens: the fakes post their webhooks there.",
+)
+@click.option(
+    "--write-config",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also write a config for `ticket-bridge run` against these fakes.",
+)
+def sandbox(as_json: bool, daemon_port: int, write_config: Path | None) -> None:
+    """Fake Jira, Zendesk and ClickUp on loopback, seeded with a demo project, until interrupted.
+
+    Prints each one's base URL, credentials and webhook secret (sandbox values, not real ones).
+    """
+    jira, zendesk, clickup = FakeJira(), FakeZendesk(), FakeClickUp()
+    fakes: dict[str, FakeTracker] = {"jira": jira, "zendesk": zendesk, "clickup": clickup}
+    served: dict[str, Served] = {}
+    stop = threading.Event()
+    previous = {
+        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        for name, fake in fakes.items():
+            fake.seed_demo()
+            served[name] = Served(fake.app)
+            fake.subscribe(f"http://127.0.0.1:{daemon_port}/webhooks/{name}")
+        for name, fake in fakes.items():
+            described = {
+                "tracker": name,
+                **fake.describe(served[name].url),
+                "webhooks_to": f"http://127.0.0.1:{daemon_port}/webhooks/{name}",
+            }
+            if as_json:
+                click.echo(json.dumps(described))
+            else:
+                out.print(f"[bold]{name}[/]", markup=True)
+                for key, value in described.items():
+                    if key != "tracker":
+                        out.print(f"  {key}: {value}", markup=False)
+        if write_config is not None:
+            store = write_config.with_suffix(".db").resolve()
+            write_config.write_text(
+                sandbox_config((jira, zendesk, clickup), served, daemon_port, store),
+                encoding="utf-8",
+            )
+            if not as_json:
+                out.print(
+                    f"wrote {write_config}: run `ticket-bridge run --config {write_config}`",
+                    markup=False,
+                )
+        if not as_json:
+            out.print("the fakes run until Ctrl-C", markup=False)
+        stop.wait()
+    finally:
+        for fake in fakes.values():
+            fake.stop()
+        for running in served.values():
+            running.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def demo_report(

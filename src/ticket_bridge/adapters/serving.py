@@ -27,6 +27,15 @@ class FakeTracker(Protocol):
     def describe(self, base_url: str) -> Mapping[str, str]:
         """What an admin needs to point an adapter at it: base URL, credentials, webhook secret."""
 
+    def seed_demo(self) -> None:
+        """The demo project ``ticket-bridge sandbox`` starts with."""
+
+    def subscribe(self, url: str) -> object:
+        """Post a signed delivery to ``url`` on every change, as the tracker's webhooks do."""
+
+    def stop(self) -> None:
+        """Stop sending deliveries."""
+
 
 class Served:
     """One fake listening on loopback until ``stop``."""

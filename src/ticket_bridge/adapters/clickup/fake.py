@@ -257,6 +257,12 @@ class FakeClickUp:
 
     # -- what people do in ClickUp ---------------------------------------------------------
 
+    def seed_demo(self) -> None:
+        """What ``ticket-bridge sandbox`` starts with: a member and one task in the support List."""
+        lee = self.add_member("Lee Delivery", "lee@delivery.example.com", "Europe/Berlin")
+        task = self.open_task("Rotate the certificates in every region", by=lee, priority=2)
+        self.comment(task, "Scheduled for Thursday.", by=lee)
+
     def open_task(
         self,
         name: str,

@@ -217,6 +217,18 @@ class FakeZendesk:
 
     # -- what people do in Zendesk ----------------------------------------------------------
 
+    def seed_demo(self) -> None:
+        """What ``ticket-bridge sandbox`` starts with: an agent, a customer and two tickets."""
+        self.add_user("sam@support.example.com", "Sam Agent")
+        self.add_user("dana@example.com", "Dana Customer", role="end-user")
+        outage = self.open_ticket(
+            "Checkout returns HTTP 500 for EU cards",
+            "Since 09:00 every EU card payment fails at the last step.",
+            requester="dana@example.com",
+        )
+        self.comment(outage, "We are losing orders, please hurry.", public=True)
+        self.open_ticket("How do I export last month's invoices?", requester="dana@example.com")
+
     def add_user(self, email: str, name: str, *, role: str = "agent") -> int:
         with self._lock:
             user_id = next(self._user_ids)
