@@ -146,3 +146,23 @@ def test_tracker_names_cannot_break_refs(tmp_path: Path) -> None:
     path = write(tmp_path, '[trackers."zen:desk"]\ntype = "memory"\n')
     with pytest.raises(ConfigError, match="without ':'"):
         load(path, read_env=False)
+
+
+def test_the_readme_tracker_example_loads_with_secrets_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    example = readme.split("## Trackers", 1)[1].split("```toml", 1)[1].split("```", 1)[0]
+    secrets = {
+        "TICKET_BRIDGE_TRACKERS__ZENDESK__OAUTH_CLIENT_SECRET": "zd-client-secret",
+        "TICKET_BRIDGE_TRACKERS__ZENDESK__WEBHOOK_SECRET": "zd-webhook-secret",
+        "TICKET_BRIDGE_TRACKERS__JIRA__API_TOKEN": "jira-token",
+        "TICKET_BRIDGE_TRACKERS__JIRA__WEBHOOK_SECRET": "jira-webhook-secret",
+        "TICKET_BRIDGE_TRACKERS__CLICKUP__TOKEN": "pk_123",
+    }
+    for name, value in secrets.items():
+        monkeypatch.setenv(name, value)
+    loaded = load(write(tmp_path, example))
+    assert set(loaded.settings.trackers) == {"zendesk", "jira", "clickup"}
+    shown = repr(loaded.settings) + str(loaded.settings)
+    assert not any(value in shown for value in secrets.values())
