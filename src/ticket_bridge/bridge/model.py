@@ -4,12 +4,32 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Self
+from typing import Annotated, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, JsonValue, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    JsonValue,
+    model_validator,
+)
 
 Json = JsonValue
 """A native value as a tracker's API gives it: what bases hold and what is compared."""
+
+
+def _zone_name(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"{name!r} is not an IANA time zone name, e.g. Europe/Berlin") from exc
+    return name
+
+
+ZoneName = Annotated[str, AfterValidator(_zone_name)]
+"""A time zone setting, checked against the IANA database when the config is read."""
 
 
 class Frozen(BaseModel):

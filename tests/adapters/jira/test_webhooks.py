@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from ticket_bridge.adapters.deliveries import MAX_BODY
 from ticket_bridge.adapters.jira import webhooks
 from ticket_bridge.bridge.errors import WebhookRejected
 from ticket_bridge.bridge.store import Store
@@ -78,7 +79,7 @@ def test_a_missing_signature_is_refused() -> None:
 
 def test_an_oversized_delivery_is_refused_before_anything_else() -> None:
     with pytest.raises(WebhookRejected) as caught:
-        webhooks.parse("jira", SECRET, {}, b" " * (webhooks.MAX_BODY + 1))
+        webhooks.parse("jira", SECRET, {}, b" " * (MAX_BODY + 1))
     assert caught.value.status == 413
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from enum import StrEnum
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import Field as PydanticField
 from pydantic import SecretStr, field_validator
 
-from ticket_bridge.bridge.model import Frozen, Status
+from ticket_bridge.bridge.model import Frozen, Status, ZoneName
 
 
 class StatusType(StrEnum):
@@ -94,7 +94,7 @@ class ClickUpConfig(Frozen):
     """A short-text custom field holding the correlation key; unset: a tag holds it."""
     correlation_tag_prefix: str = "tb:"
     webhook_secret: SecretStr | None = None
-    time_zone: str = "UTC"
+    time_zone: ZoneName = "UTC"
     """The Workspace's business zone: date-only due dates are written at 04:00 there."""
     status_fallback: StatusFallback = StatusFallback()
     internal_prefix: str = "[internal] "
@@ -105,17 +105,6 @@ class ClickUpConfig(Frozen):
     """How far before the cursor each poll starts again: edits stamped late are not lost."""
     backfill_since_ms: int = PydanticField(default=0, ge=0)
     """Where the first poll starts (ms epoch); 0 reads every task of the List."""
-
-    @field_validator("time_zone")
-    @classmethod
-    def _zone(cls, zone: str) -> str:
-        try:
-            ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(
-                f"time_zone {zone!r} is not an IANA time zone, e.g. Europe/Berlin"
-            ) from exc
-        return zone
 
     @field_validator("correlation_tag_prefix")
     @classmethod

@@ -12,13 +12,13 @@ import hmac
 import json
 from collections.abc import Mapping
 
-from pydantic import SecretStr, ValidationError
+from pydantic import SecretStr
 
 from ticket_bridge.adapters.clickup.payloads import WebhookDelivery
+from ticket_bridge.adapters.deliveries import body_as, check_signature, headers_of
 from ticket_bridge.bridge.adapter import Hint
 from ticket_bridge.bridge.errors import WebhookRejected
 
-MAX_BODY = 1024 * 1024
 SIGNATURE = "x-signature"
 
 
@@ -54,26 +54,14 @@ def delivery_id(delivery: WebhookDelivery) -> str:
 def parse(
     tracker: str, secret: SecretStr | None, headers: Mapping[str, str], body: bytes
 ) -> list[Hint]:
-    if len(body) > MAX_BODY:
-        raise WebhookRejected(tracker, 413, f"body of {len(body)} bytes is over {MAX_BODY}")
+    lowered = headers_of(tracker, headers, body)
     if secret is None:
         raise WebhookRejected(
             tracker, 401, "no webhook_secret is configured, so no delivery can be verified"
         )
-    lowered = {k.lower(): v for k, v in headers.items()}
     given = lowered.get(SIGNATURE)
-    if not given:
-        raise WebhookRejected(tracker, 401, "X-Signature header is missing")
-    if not hmac.compare_digest(given.strip().lower().encode(), sign(secret, body).encode()):
-        raise WebhookRejected(tracker, 401, "X-Signature does not match the body")
-    try:
-        delivery = WebhookDelivery.model_validate_json(body)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "body"
-        raise WebhookRejected(
-            tracker, 400, f"malformed delivery at {where}: {first['msg']}"
-        ) from exc
+    check_signature(tracker, "X-Signature", given.lower() if given else None, sign(secret, body))
+    delivery = body_as(tracker, WebhookDelivery, body)
     if not delivery.task_id:
         return []
     return [Hint(tracker=tracker, ticket_id=delivery.task_id, delivery_id=delivery_id(delivery))]

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 from typing import Literal, Self
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, Field, SecretStr, field_validator, model_validator
 
-from ticket_bridge.bridge.model import Frozen, Json
+from ticket_bridge.bridge.model import Frozen, Json, ZoneName
 
 
 class VisibilityType(StrEnum):
@@ -64,21 +64,12 @@ class JiraConfig(Frozen):
         description="when no known path exists, step into statuses whose transitions are not known yet",
     )
     property_key: str = "ticket-bridge"
-    time_zone: str = "UTC"
+    time_zone: ZoneName = "UTC"
     poll_start: AwareDatetime = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
     poll_overlap_minutes: int = Field(default=2, ge=1)
     page_size: int = Field(default=50, ge=1, le=100)
     requests_per_minute: int = Field(default=300, ge=1)
     timeout: float = Field(default=30.0, gt=0)
-
-    @field_validator("time_zone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"time_zone {value!r} is not an IANA time zone") from exc
-        return value
 
     @field_validator("base_url")
     @classmethod

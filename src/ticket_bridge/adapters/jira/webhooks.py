@@ -11,13 +11,13 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 
-from pydantic import SecretStr, ValidationError
+from pydantic import SecretStr
 
+from ticket_bridge.adapters.deliveries import body_as, check_signature, headers_of
 from ticket_bridge.adapters.jira.payloads import Delivery
 from ticket_bridge.bridge.adapter import Hint
 from ticket_bridge.bridge.errors import WebhookRejected
 
-MAX_BODY = 1024 * 1024
 SIGNATURE = "x-hub-signature"
 IDENTIFIER = "x-atlassian-webhook-identifier"
 EVENTS = ("jira:issue_", "comment_")
@@ -30,27 +30,18 @@ def sign(secret: SecretStr, body: bytes) -> str:
 
 def parse(tracker: str, secret: SecretStr, headers: Mapping[str, str], body: bytes) -> list[Hint]:
     """The issue a delivery names; other events (projects, sprints...) name none."""
-    if len(body) > MAX_BODY:
-        raise WebhookRejected(tracker, 413, f"body of {len(body)} bytes is over {MAX_BODY}")
-    lowered = {k.lower(): v for k, v in headers.items()}
-    given = lowered.get(SIGNATURE)
-    if not given:
-        raise WebhookRejected(
-            tracker, 401, "X-Hub-Signature header is missing: set a secret on the Jira webhook"
-        )
-    if not hmac.compare_digest(given.strip().encode(), sign(secret, body).encode()):
-        raise WebhookRejected(tracker, 401, "X-Hub-Signature does not match the body")
+    lowered = headers_of(tracker, headers, body)
+    check_signature(
+        tracker,
+        "X-Hub-Signature",
+        lowered.get(SIGNATURE),
+        sign(secret, body),
+        missing=": set a secret on the Jira webhook",
+    )
     delivery_id = lowered.get(IDENTIFIER)
     if not delivery_id:
         raise WebhookRejected(tracker, 400, "X-Atlassian-Webhook-Identifier header is missing")
-    try:
-        delivery = Delivery.model_validate_json(body)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "body"
-        raise WebhookRejected(
-            tracker, 400, f"malformed delivery at {where}: {first['msg']}"
-        ) from exc
+    delivery = body_as(tracker, Delivery, body)
     if not delivery.event.startswith(EVENTS):
         return []
     if delivery.issue is None:

@@ -7,13 +7,12 @@ import hmac
 import json
 from collections.abc import Mapping
 
-from pydantic import SecretStr, ValidationError
+from pydantic import SecretStr
 
+from ticket_bridge.adapters.deliveries import body_as, check_signature, headers_of
 from ticket_bridge.bridge.adapter import Hint
-from ticket_bridge.bridge.errors import WebhookRejected
 from ticket_bridge.bridge.model import Frozen
 
-MAX_BODY = 256 * 1024
 SIGNATURE = "x-hub-signature"
 
 
@@ -34,20 +33,7 @@ def deliver(secret: SecretStr, delivery_id: str, ticket_id: str) -> tuple[dict[s
 
 
 def parse(tracker: str, secret: SecretStr, headers: Mapping[str, str], body: bytes) -> list[Hint]:
-    if len(body) > MAX_BODY:
-        raise WebhookRejected(tracker, 413, f"body of {len(body)} bytes is over {MAX_BODY}")
-    lowered = {k.lower(): v for k, v in headers.items()}
-    given = lowered.get(SIGNATURE)
-    if not given:
-        raise WebhookRejected(tracker, 401, "X-Hub-Signature header is missing")
-    if not hmac.compare_digest(given.encode(), sign(secret, body).encode()):
-        raise WebhookRejected(tracker, 401, "X-Hub-Signature does not match the body")
-    try:
-        delivery = Delivery.model_validate_json(body)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "body"
-        raise WebhookRejected(
-            tracker, 400, f"malformed delivery at {where}: {first['msg']}"
-        ) from exc
+    lowered = headers_of(tracker, headers, body)
+    check_signature(tracker, "X-Hub-Signature", lowered.get(SIGNATURE), sign(secret, body))
+    delivery = body_as(tracker, Delivery, body)
     return [Hint(tracker=tracker, ticket_id=delivery.ticket, delivery_id=delivery.delivery)]

@@ -21,10 +21,10 @@ from collections.abc import Callable, Mapping
 
 from pydantic import SecretStr
 
+from ticket_bridge.adapters.deliveries import check_signature, headers_of
 from ticket_bridge.bridge.adapter import Hint
 from ticket_bridge.bridge.errors import WebhookRejected
 
-MAX_BODY = 1024 * 1024
 MAX_SKEW = dt.timedelta(minutes=5)
 SIGNATURE = "x-zendesk-webhook-signature"
 TIMESTAMP = "x-zendesk-webhook-signature-timestamp"
@@ -58,20 +58,18 @@ def parse(
     *,
     clock: Callable[[], dt.datetime],
 ) -> list[Hint]:
-    if len(body) > MAX_BODY:
-        raise WebhookRejected(tracker, 413, f"body of {len(body)} bytes is over {MAX_BODY}")
-    lowered = {k.lower(): v for k, v in headers.items()}
-    given, timestamp = lowered.get(SIGNATURE), lowered.get(TIMESTAMP)
-    if not given or not timestamp:
+    lowered = headers_of(tracker, headers, body)
+    timestamp = lowered.get(TIMESTAMP)
+    if not timestamp:
         raise WebhookRejected(
-            tracker,
-            401,
-            "X-Zendesk-Webhook-Signature or X-Zendesk-Webhook-Signature-Timestamp is missing",
+            tracker, 401, "X-Zendesk-Webhook-Signature-Timestamp header is missing"
         )
-    if not hmac.compare_digest(given.encode(), sign(secret, timestamp, body).encode()):
-        raise WebhookRejected(
-            tracker, 401, "X-Zendesk-Webhook-Signature does not match the timestamp and body"
-        )
+    check_signature(
+        tracker,
+        "X-Zendesk-Webhook-Signature",
+        lowered.get(SIGNATURE),
+        sign(secret, timestamp, body),
+    )
     try:
         sent = dt.datetime.fromisoformat(timestamp)
     except ValueError:
