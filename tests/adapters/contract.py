@@ -12,8 +12,17 @@ from typing import Protocol
 import pytest
 
 from ticket_bridge.bridge.adapter import Adapter, Draft, Mirror
-from ticket_bridge.bridge.errors import NotFound, WebhookRejected
-from ticket_bridge.bridge.model import Comment, Field, Person, Priority, Ref, Status, Visibility
+from ticket_bridge.bridge.errors import NotFound, RateLimited, WebhookRejected
+from ticket_bridge.bridge.model import (
+    Comment,
+    Due,
+    Field,
+    Person,
+    Priority,
+    Ref,
+    Status,
+    Visibility,
+)
 
 
 class Harness(Protocol):
@@ -27,6 +36,13 @@ class Harness(Protocol):
 
     def delivery(self, ticket_id: str) -> tuple[dict[str, str], bytes]:
         """A webhook delivery about the ticket, signed as the tracker signs it."""
+
+    def throttle(self) -> None:
+        """The tracker's rate limit is spent: its next answer is a 429 with its own headers."""
+
+    @property
+    def assignee(self) -> str:
+        """The email of someone tickets can be assigned to in this tracker."""
 
 
 def a_comment(key: str, visibility: Visibility) -> Comment:
@@ -99,6 +115,37 @@ class AdapterContract:
             t.to_canonical(Field.PRIORITY, after.fields[Field.PRIORITY], Priority.P1) is Priority.P1
         )
         assert harness.adapter.read(ticket_id).fields == after.fields
+
+    def test_every_synced_field_round_trips(self, harness: Harness) -> None:
+        """What the bridge writes reads back as the same canonical value, field by field."""
+        ticket_id = harness.open_ticket("Round trip")
+        holds = harness.adapter.read(ticket_id).fields
+        wanted: dict[Field, object] = {
+            Field.TITLE: "Renamed by the bridge",
+            Field.DESCRIPTION: "Line one\n\n**bold** and `code`",
+            Field.STATUS: Status.IN_PROGRESS,
+            Field.PRIORITY: Priority.P2,
+            Field.DUE: Due.on(dt.date(2026, 12, 24)),
+            Field.ASSIGNEE: harness.assignee,
+        }
+        t = harness.adapter.translation
+        writable = {f: v for f, v in wanted.items() if f in harness.adapter.fields and f in holds}
+        assert {Field.TITLE, Field.STATUS, Field.PRIORITY, Field.ASSIGNEE} <= set(writable)
+        after = harness.adapter.update(
+            ticket_id, {f: t.to_native(f, v, holds[f]) for f, v in writable.items()}
+        )
+        again = harness.adapter.read(ticket_id)
+        for field, value in writable.items():
+            assert t.to_canonical(field, after.fields[field], value) == value, field
+            assert t.to_canonical(field, again.fields[field], value) == value, field
+
+    def test_a_429_is_rate_limited_with_the_trackers_retry_after(self, harness: Harness) -> None:
+        ticket_id = harness.open_ticket("Throttled")
+        harness.throttle()
+        with pytest.raises(RateLimited) as caught:
+            harness.adapter.read(ticket_id)
+        assert caught.value.retry_after > 0
+        assert caught.value.tracker == harness.adapter.name
 
     def test_the_change_feed_names_changed_tickets_after_a_cursor(self, harness: Harness) -> None:
         first = harness.adapter.changes(None)

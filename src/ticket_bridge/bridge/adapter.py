@@ -95,7 +95,11 @@ class Adapter(Protocol):
 
     @property
     def fields(self) -> frozenset[Field]:
-        """The canonical fields this tracker can hold and write."""
+        """The canonical fields the bridge can write to this tracker's tickets after creating them.
+
+        A ticket is created with every synced field; a field outside this set (Zendesk's
+        description, the first comment) is only ever read.
+        """
 
     def read(self, ticket_id: str) -> NativeTicket: ...
 
@@ -128,8 +132,14 @@ class Adapter(Protocol):
     def add_comment(self, ticket_id: str, mirror: Mirror) -> NativeComment:
         """Post a mirror with its attribution line and marker."""
 
-    def update_comment(self, ticket_id: str, comment_id: str, mirror: Mirror) -> NativeComment:
-        """Rewrite a mirror we posted, after its original was edited (same marker)."""
+    def update_comment(
+        self, ticket_id: str, comment_id: str, mirror: Mirror
+    ) -> NativeComment | None:
+        """Rewrite a mirror we posted, after its original was edited (same marker).
+
+        None when the tracker cannot edit comments (Zendesk): the mirror keeps its first words,
+        rather than the edit arriving as a second comment.
+        """
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> Sequence[Hint]:
         """Verify a delivery and say what it names; raise ``WebhookRejected`` for a bad one."""

@@ -253,7 +253,6 @@ class Reconciler:
                 fields={
                     f: translation.to_native(f, getattr(canonical, f.value), None)
                     for f in self.policy.synced
-                    if f in adapter.fields
                 },
                 kind=translation.native_kind(link.kind),
                 requester=canonical.requester,
@@ -433,7 +432,7 @@ class Reconciler:
         if entry is not None:
             if visibility is None or entry.native_id is None:
                 return
-            target.update_comment(
+            edited = target.update_comment(
                 ticket_id, entry.native_id, Mirror(comment=comment, visibility=visibility)
             )
             self.store.mirror_edited(
@@ -447,11 +446,16 @@ class Reconciler:
                     target=tracker,
                     old=entry.digest,
                     new=body_digest,
-                    reason=f"edit mirrored to comment {entry.native_id}",
+                    reason=(
+                        f"edit mirrored to comment {entry.native_id}"
+                        if edited is not None
+                        else f"{tracker} cannot edit comments: comment {entry.native_id} keeps its text"
+                    ),
                 ),
             )
             known[(comment.id, tracker)] = entry.model_copy(update={"digest": body_digest})
-            yield CommentEdited(link=link.key, comment=comment.id, target=tracker)
+            if edited is not None:
+                yield CommentEdited(link=link.key, comment=comment.id, target=tracker)
             return
         if visibility is None:
             reason = f"internal comment withheld from customer-facing {tracker}"

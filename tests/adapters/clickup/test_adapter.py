@@ -29,12 +29,20 @@ class ClickUpHarness:
     def delivery(self, ticket_id: str) -> tuple[dict[str, str], bytes]:
         return self.fake.delivery(ticket_id)
 
+    def throttle(self) -> None:
+        self.fake.exhaust_rate_limit()
+
+    @property
+    def assignee(self) -> str:
+        return "lee@delivery.example.com"
+
 
 class TestClickUpContract(AdapterContract):
     @pytest.fixture(params=["custom-field-key", "tag-key"])
     def harness(
         self, request: pytest.FixtureRequest, fake: FakeClickUp, make_adapter: MakeAdapter
     ) -> ClickUpHarness:
+        fake.add_member("Lee Delivery", "lee@delivery.example.com", "Europe/Berlin")
         if request.param == "tag-key":
             return ClickUpHarness(fake, make_adapter(correlation_field_id=None))
         return ClickUpHarness(fake, make_adapter())

@@ -35,6 +35,13 @@ class MemoryHarness:
         self.deliveries += 1
         return webhooks.deliver(self.config.webhook_secret, f"d{self.deliveries}", ticket_id)
 
+    def throttle(self) -> None:
+        self.tracker.inject("read", "rate_limited", retry_after=30)
+
+    @property
+    def assignee(self) -> str:
+        return "sam@support.example.com"
+
 
 class TestMemoryContract(AdapterContract):
     @pytest.fixture(params=["with-internal-notes", "prefix-only"])

@@ -55,6 +55,15 @@ class ZendeskHarness:
             export_budget=self.budget(10),
         )
 
+    def throttle(self) -> None:
+        self.fake.exhaust_rate_limit()
+
+    @property
+    def assignee(self) -> str:
+        if not any(u.get("email") == "sam@support.example.com" for u in self.fake.users.values()):
+            self.fake.add_user("sam@support.example.com", "Sam Agent")
+        return "sam@support.example.com"
+
     def finish(self) -> None:
         """Every request sent was checked; a test that only verified webhooks sent none."""
         if self.check.checked:

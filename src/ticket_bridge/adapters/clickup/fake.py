@@ -257,6 +257,12 @@ class FakeClickUp:
 
     # -- what people do in ClickUp ---------------------------------------------------------
 
+    def exhaust_rate_limit(self, per_minute: int = 100) -> None:
+        """Another client spent this window's requests: the next API call answers 429."""
+        with self._lock:
+            self.rate_limit = self.rate_limit or per_minute
+            self._window_start, self._window_used = self.clock(), self.rate_limit
+
     def seed_demo(self) -> None:
         """What ``ticket-bridge sandbox`` starts with: a member and one task in the support List."""
         lee = self.add_member("Lee Delivery", "lee@delivery.example.com", "Europe/Berlin")

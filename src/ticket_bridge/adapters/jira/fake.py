@@ -242,6 +242,12 @@ class FakeJira:
             )
             self._keys[key] = itertools.count(1)
 
+    def exhaust_rate_limit(self, limit: int = 100, period: float = 60.0) -> None:
+        """Another client spent this window's requests: the next API call answers 429."""
+        with self.lock:
+            self.rate_limit = self.rate_limit or (limit, period)
+            self._window = [self.clock()] * self.rate_limit[0]
+
     def seed_demo(self) -> None:
         """What ``ticket-bridge sandbox`` starts with: two people and a few issues in SUP."""
         self.add_account("557058:kim", "Kim Engineer", "kim@eng.example.com")

@@ -102,7 +102,8 @@ class ZendeskAdapter:
 
     @property
     def fields(self) -> frozenset[Field]:
-        return frozenset(Field)
+        """The description is the ticket's first comment: set at create, never rewritten."""
+        return frozenset(Field) - {Field.DESCRIPTION}
 
     @property
     def session(self) -> requests.Session:
@@ -162,7 +163,10 @@ class ZendeskAdapter:
             body["type"] = kind
         if draft.requester:
             body["requester"] = {"email": draft.requester, "name": draft.requester.split("@")[0]}
-        body |= self._writes(draft.fields, kind=kind, ref=ref)
+        values = dict(draft.fields)
+        if kind != "task" and self.config.due_field_id is None:
+            values.pop(Field.DUE, None)  # this ticket cannot hold one: check says so
+        body |= self._writes(values, kind=kind, ref=ref)
         return self._native(self.client.create(body).ticket)
 
     def update(
@@ -290,9 +294,12 @@ class ZendeskAdapter:
             ) from exc
         return self._posted(ticket_id, result, body, mirror)
 
-    def update_comment(self, ticket_id: str, comment_id: str, mirror: Mirror) -> NativeComment:
-        """Zendesk comments cannot be edited: the edit arrives as a new mirror with the same marker."""
-        return self.add_comment(ticket_id, mirror)
+    def update_comment(
+        self, ticket_id: str, comment_id: str, mirror: Mirror
+    ) -> NativeComment | None:
+        """Zendesk comments cannot be edited; a second comment would double it: the edit stays out."""
+        del ticket_id, comment_id, mirror
+        return None
 
     def _posted(
         self, ticket_id: str, result: UpdateBody, body: str, mirror: Mirror

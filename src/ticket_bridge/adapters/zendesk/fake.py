@@ -217,6 +217,14 @@ class FakeZendesk:
 
     # -- what people do in Zendesk ----------------------------------------------------------
 
+    def exhaust_rate_limit(self, requests_per_minute: int = 700) -> None:
+        """Another client spent this minute's requests: the next API call answers 429."""
+        with self._lock:
+            if self.account_window is None:
+                self.account_window = Window(requests_per_minute, 60.0)
+            now = self.clock()
+            self.account_window.hits.extend([now] * self.account_window.remaining())
+
     def seed_demo(self) -> None:
         """What ``ticket-bridge sandbox`` starts with: an agent, a customer and two tickets."""
         self.add_user("sam@support.example.com", "Sam Agent")
