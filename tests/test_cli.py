@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from ticket_bridge.cli import main
@@ -82,3 +83,29 @@ def test_check_without_a_config_says_how_to_give_one(tmp_path: Path) -> None:
         result = runner.invoke(main, ["check"], env={"TICKET_BRIDGE_CONFIG": ""})
     assert result.exit_code == 2
     assert "--config" in result.output
+
+
+def test_init_writes_an_example_that_check_accepts_once_secrets_are_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner = CliRunner()
+    target = tmp_path / "ticket-bridge.toml"
+    result = runner.invoke(main, ["init", str(target)])
+    assert result.exit_code == 0, result.output
+    again = runner.invoke(main, ["init", str(target)])
+    assert again.exit_code == 1 and "--force" in again.output
+    monkeypatch.setenv("TICKET_BRIDGE_STORE__URL", f"sqlite:///{tmp_path}/state.db")
+    result = runner.invoke(main, ["check", "--config", str(target)])
+    assert result.exit_code == 1
+    assert "api_token: Field required" in result.output, "secrets come from the environment"
+    for name in (
+        "ZENDESK__OAUTH_CLIENT_SECRET",
+        "ZENDESK__WEBHOOK_SECRET",
+        "JIRA__API_TOKEN",
+        "JIRA__WEBHOOK_SECRET",
+        "CLICKUP__TOKEN",
+    ):
+        monkeypatch.setenv(f"TICKET_BRIDGE_TRACKERS__{name}", "s3cret-value")
+    result = runner.invoke(main, ["check", "--config", str(target)])
+    assert result.exit_code == 0, result.output
+    assert "s3cret-value" not in result.output

@@ -687,6 +687,25 @@ def drop_dead(config_file: Path | None, key: str) -> None:
     guarded(lambda: wired.store.drop_dead_letter(_dead_link(wired, key), "dropped by an admin"))
 
 
+@main.command()
+@click.argument(
+    "path", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_CONFIG, required=False
+)
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(path: Path, force: bool) -> None:
+    """Write a commented example config to PATH (default ./ticket-bridge.toml)."""
+    if path.exists() and not force:
+        fail(f"{path} exists: pass --force to overwrite it")
+    path.write_text(
+        (files("ticket_bridge") / "example.toml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    out.print(
+        f"wrote {path}: fill in your sites, give secrets as TICKET_BRIDGE_* variables, "
+        f"then `ticket-bridge check --config {path}`",
+        markup=False,
+    )
+
+
 # -- sandbox -------------------------------------------------------------------------------
 
 
