@@ -208,3 +208,15 @@ def test_the_default_store_lives_under_the_state_directory(
     store = Store.open()
     assert (tmp_path / "ticket-bridge" / "state.db").exists()
     store.close()
+
+
+def test_a_create_attempt_is_remembered_until_its_ref_is_recorded(store: Store) -> None:
+    link_id = created(store)
+    assert store.attempt_create(link_id, "jira") is None
+    earlier = store.attempt_create(link_id, "jira")
+    assert earlier is not None, "a second attempt learns of the first, never settled"
+    assert store.attempt_create(link_id, "jira") == earlier
+    store.add_ref(link_id, RefRecord(tracker="jira", native_id="ENG-1", base={}))
+    assert store.attempt_create(link_id, "clickup") is None
+    store.add_ref(link_id, RefRecord(tracker="clickup", native_id="86a", base={}))
+    assert store.attempt_create(link_id, "jira") is None, "settled by its ref"

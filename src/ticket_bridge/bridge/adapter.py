@@ -29,12 +29,17 @@ class NativeTicket(Frozen):
 
 
 class Draft(Frozen):
-    """What a counterpart is created with: native field values, native kind and the correlation key."""
+    """What a counterpart is created with: native field values, native kind and the correlation key.
+
+    ``attempted_at`` is set when an earlier create of it was attempted and never settled: a
+    tracker whose search lags behind its writes (Jira) must not create again before it caught up.
+    """
 
     fields: dict[Field, Json]
     kind: Json = None
     requester: str | None = None
     correlation_key: str
+    attempted_at: AwareDatetime | None = None
 
 
 class NativeComment(Frozen):

@@ -257,6 +257,7 @@ class Reconciler:
                 kind=translation.native_kind(link.kind),
                 requester=canonical.requester,
                 correlation_key=link.key,
+                attempted_at=self.store.attempt_create(link.id, target),
             )
             created = adapter.create(draft)
             self.store.add_ref(

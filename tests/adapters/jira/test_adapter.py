@@ -213,14 +213,21 @@ def test_a_create_whose_answer_was_lost_is_found_after_the_index_caught_up(
     make_adapter: MakeAdapter, fake: FakeJira, ticking: TickingClock, spec_check: SpecCheck
 ) -> None:
     draft = Draft(fields={Field.TITLE: "crash"}, correlation_key="zendesk:502")
+    fake.index_lag = 30
     fake.fail_next("POST /rest/api/3/issue", 504, after_write=True)
-    adapter = make_adapter()
+    adapter = make_adapter(index_lag=30)
+    attempted = ticking()
     with pytest.raises(Transient, match="504"):
         adapter.create(draft)
     assert len(fake.issues) == 1
-    restarted = make_adapter()
-    ticking.advance(6)  # the bridge's retry backoff outlasts the search index lag
-    again = restarted.create(draft)
+    retry = draft.model_copy(update={"attempted_at": attempted})
+    restarted = make_adapter(index_lag=30)  # a new process: nothing remembered but the store
+    ticking.advance(5)
+    with pytest.raises(Transient, match="may not be searchable yet"):
+        restarted.create(retry)
+    assert len(fake.issues) == 1, "no second issue while the index may still lag"
+    ticking.advance(30)
+    again = restarted.create(retry)
     assert len(fake.issues) == 1 and again.correlation_key == "zendesk:502"
     undocumented_only(spec_check, 504)
 

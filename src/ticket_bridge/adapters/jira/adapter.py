@@ -25,7 +25,7 @@ from ticket_bridge.adapters.jira.translate import translation
 from ticket_bridge.adapters.pacing import RequestBudget
 from ticket_bridge.bridge import comments
 from ticket_bridge.bridge.adapter import Changes, Draft, Hint, Mirror, NativeComment, NativeTicket
-from ticket_bridge.bridge.errors import Conflict, NotFound, ParkLink
+from ticket_bridge.bridge.errors import Conflict, NotFound, ParkLink, Transient
 from ticket_bridge.bridge.mapping import TrackerMapping
 from ticket_bridge.bridge.model import Field, Json, Person, Visibility
 from ticket_bridge.bridge.translation import TableTranslation
@@ -257,6 +257,15 @@ class JiraAdapter:
         existing = self.find(draft.correlation_key)
         if existing is not None:
             return existing
+        if draft.attempted_at is not None:
+            settled = draft.attempted_at + dt.timedelta(seconds=self.config.index_lag)
+            wait = (settled - self.client.clock()).total_seconds()
+            if wait > 0:
+                raise Transient(
+                    self.name,
+                    f"an earlier create of {draft.correlation_key} may not be searchable yet: "
+                    f"looking again in {wait:.0f}s rather than creating a second issue",
+                )
         values: dict[Field, Json] = {
             f: v for f, v in draft.fields.items() if f is not Field.STATUS and v is not None
         }

@@ -67,6 +67,11 @@ class JiraConfig(Frozen):
     time_zone: ZoneName = "UTC"
     poll_start: AwareDatetime = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
     poll_overlap_minutes: int = Field(default=2, ge=1)
+    index_lag: float = Field(
+        default=60.0,
+        ge=0,
+        description="seconds after a write before search surely finds it: a retried create waits that long",
+    )
     page_size: int = Field(default=50, ge=1, le=100)
     requests_per_minute: int = Field(default=300, ge=1)
     timeout: float = Field(default=30.0, gt=0)

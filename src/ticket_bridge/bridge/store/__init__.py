@@ -379,8 +379,33 @@ class Store:
             row = conn.execute(sa.select(t.links).where(t.links.c.id == link_id)).one()
             return self._load_link(conn, row)
 
+    def attempt_create(self, link_id: int, tracker: str) -> dt.datetime | None:
+        """Note that a counterpart is about to be created; returns an earlier attempt never settled.
+
+        A create whose outcome was lost (a crash, a dropped answer) leaves its attempt here, so
+        the retry can tell the tracker to look harder before creating a second ticket.
+        """
+        with self._tx("note create attempt") as conn:
+            earlier = conn.execute(
+                sa.select(t.create_attempts.c.attempted_at).where(
+                    t.create_attempts.c.link_id == link_id, t.create_attempts.c.tracker == tracker
+                )
+            ).scalar_one_or_none()
+            if earlier is None:
+                conn.execute(
+                    sa.insert(t.create_attempts).values(
+                        link_id=link_id, tracker=tracker, attempted_at=self.clock()
+                    )
+                )
+            return earlier
+
     @staticmethod
     def _insert_ref(conn: Connection, link_id: int, ref: RefRecord) -> None:
+        conn.execute(
+            sa.delete(t.create_attempts).where(
+                t.create_attempts.c.link_id == link_id, t.create_attempts.c.tracker == ref.tracker
+            )
+        )
         conn.execute(
             sa.insert(t.refs).values(
                 link_id=link_id,

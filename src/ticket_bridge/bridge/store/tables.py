@@ -68,6 +68,15 @@ refs = sa.Table(
     sa.UniqueConstraint("link_id", "tracker"),
 )
 
+create_attempts = sa.Table(
+    "create_attempts",
+    metadata,
+    sa.Column("link_id", sa.Integer, sa.ForeignKey("links.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("tracker", sa.String(100), nullable=False),
+    sa.Column("attempted_at", UtcDateTime, nullable=False),
+    sa.PrimaryKeyConstraint("link_id", "tracker"),
+)
+
 comments = sa.Table(
     "comments",
     metadata,

@@ -51,6 +51,16 @@ def upgrade() -> None:
         sa.UniqueConstraint("link_id", "tracker", name="uq_refs_link_id_tracker"),
     )
     op.create_table(
+        "create_attempts",
+        sa.Column("link_id", sa.Integer, nullable=False),
+        sa.Column("tracker", sa.String(100), nullable=False),
+        sa.Column("attempted_at", Stamp, nullable=False),
+        sa.PrimaryKeyConstraint("link_id", "tracker", name="pk_create_attempts"),
+        sa.ForeignKeyConstraint(
+            ["link_id"], ["links.id"], name="fk_create_attempts_link_id_links", ondelete="CASCADE"
+        ),
+    )
+    op.create_table(
         "comments",
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("link_id", sa.Integer, nullable=False),
@@ -162,6 +172,7 @@ def downgrade() -> None:
         "cursors",
         "comment_refs",
         "comments",
+        "create_attempts",
         "refs",
         "links",
     ):
