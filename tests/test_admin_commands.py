@@ -77,6 +77,7 @@ def test_status_reports_each_tracker_and_what_waits(world: World, config: Path) 
     world.trackers["jira"].inject("changes", "transient")
     code, output = invoke(config, "status", "--json")
     assert json.loads(output)["trackers"]["jira"]["reachable"] is False
+    assert code == 1, "an unreachable tracker fails the check"
 
 
 def test_link_by_hand_then_unlink(world: World, config: Path) -> None:

@@ -433,7 +433,10 @@ def _age(when: dt.datetime | None) -> str:
 @config_option
 @json_option
 def status(config_file: Path | None, as_json: bool) -> None:
-    """Per tracker: reachable, cursor age; and what waits: inbox, dead letters, conflicts, parked."""
+    """Per tracker: reachable, cursor age; and what waits: inbox, dead letters, conflicts, parked.
+
+    Exits 1 when a tracker cannot be reached, so it can serve as a monitoring check.
+    """
     wired = Wired(config_file)
     trackers = {}
     for name, adapter in wired.adapters.items():
@@ -457,9 +460,10 @@ def status(config_file: Path | None, as_json: bool) -> None:
         "active_links": len(wired.store.link_ids()),
     }
     wired.store.close()
+    unreachable = any(not row["reachable"] for row in trackers.values())
     if as_json:
         click.echo(json.dumps(report, indent=2))
-        return
+        sys.exit(1 if unreachable else 0)
     table = Table(title="trackers")
     for column in ("tracker", "reachable", "cursor committed"):
         table.add_column(column)
@@ -473,6 +477,7 @@ def status(config_file: Path | None, as_json: bool) -> None:
     out.print(table)
     for key in ("active_links", "inbox_depth", "dead_letters", "conflicts_waiting", "parked_links"):
         out.print(f"{key.replace('_', ' ')}: {report[key]}", markup=False)
+    sys.exit(1 if unreachable else 0)
 
 
 @main.command()
