@@ -166,3 +166,15 @@ def test_the_readme_tracker_example_loads_with_secrets_from_the_environment(
     assert set(loaded.settings.trackers) == {"zendesk", "jira", "clickup"}
     shown = repr(loaded.settings) + str(loaded.settings)
     assert not any(value in shown for value in secrets.values())
+
+
+def test_lifecycle_timers_are_off_unless_enabled_and_take_iso_durations(tmp_path: Path) -> None:
+    assert load(write(tmp_path, GOOD), read_env=False).settings.lifecycle.enabled is False
+    text = GOOD + '[lifecycle]\nenabled = true\nclose_resolved_after = "PT48H"\n'
+    lifecycle = load(write(tmp_path, text), read_env=False).settings.lifecycle
+    assert lifecycle.enabled
+    assert lifecycle.close_resolved_after is not None
+    assert lifecycle.close_resolved_after.total_seconds() == 48 * 3600
+    bad = GOOD + '[lifecycle]\nauto_close_after = "-P1D"\n'
+    with pytest.raises(ConfigError, match="auto_close_after must be a positive duration"):
+        load(write(tmp_path, bad), read_env=False)

@@ -324,7 +324,14 @@ def run(config_file: Path | None, host: str | None, port: int | None) -> None:
             err.print(describe(event), markup=False, highlight=False)
 
     settings = loaded.settings.daemon
-    daemon = Daemon(engine, poll_interval=settings.poll_interval, on_event=on_event)
+    lifecycle = loaded.settings.lifecycle
+    daemon = Daemon(
+        engine,
+        poll_interval=settings.poll_interval,
+        policies=lifecycle if lifecycle.enabled else None,
+        policy_interval=lifecycle.interval,
+        on_event=on_event,
+    )
 
     def ready() -> list[str]:
         try:

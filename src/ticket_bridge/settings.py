@@ -21,6 +21,7 @@ from ticket_bridge.adapters.jira.config import JiraConfig
 from ticket_bridge.adapters.memory.config import MemoryConfig
 from ticket_bridge.adapters.zendesk.config import ZendeskConfig
 from ticket_bridge.bridge.errors import ConfigError, MappingError
+from ticket_bridge.bridge.lifecycle import LifecyclePolicies
 from ticket_bridge.bridge.mapping import TrackerMapping, load_mapping
 from ticket_bridge.bridge.model import Field, Kind, Status
 from ticket_bridge.bridge.policy import CommentRules, FieldPolicy, RetryPolicy, Route, SyncPolicy
@@ -52,6 +53,17 @@ class DaemonSettings(Section):
     poll_interval: float = PydanticField(default=60.0, gt=0)
 
 
+class LifecycleSettings(LifecyclePolicies):
+    """``[lifecycle]``: seed 004's timers, applied by ``ticket-bridge run`` when enabled.
+
+    Durations are ISO 8601 (``"P7D"``, ``"PT24H"``) or seconds; leave one out to keep its default.
+    """
+
+    enabled: bool = False
+    interval: float = PydanticField(default=300.0, gt=0)
+    """Seconds between two looks at the timers."""
+
+
 class RouteSettings(Section):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
@@ -79,6 +91,7 @@ class Settings(BaseSettings):
 
     store: StoreSettings = StoreSettings()
     daemon: DaemonSettings = DaemonSettings()
+    lifecycle: LifecycleSettings = LifecycleSettings()
     trackers: dict[str, TrackerConfig] = {}
     routes: list[RouteSettings] = []
     fields: dict[Field, FieldSettings] = {}

@@ -11,7 +11,8 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from functools import partial
 
-from ticket_bridge.bridge.adapter import Adapter
+from ticket_bridge.bridge import lifecycle
+from ticket_bridge.bridge.adapter import Adapter, Mirror
 from ticket_bridge.bridge.errors import (
     Conflict,
     NotFound,
@@ -30,15 +31,21 @@ from ticket_bridge.bridge.events import (
     LinkFailed,
     LinkParked,
     PassFinished,
+    PolicyApplied,
     PollFailed,
 )
-from ticket_bridge.bridge.model import Ref
+from ticket_bridge.bridge.lifecycle import LifecyclePolicies
+from ticket_bridge.bridge.model import Comment, Person, Ref, Visibility
 from ticket_bridge.bridge.policy import SyncPolicy
 from ticket_bridge.bridge.reconcile import Reconciler, observed
 from ticket_bridge.bridge.retry import CallRetry
 from ticket_bridge.bridge.store import AuditEntry, InboxItem, LinkRecord, Store
 
 CONFLICT_REMERGES = 3
+REMINDER = (
+    "We are still waiting for your answer to continue with this ticket. "
+    "Reply to this message and we will pick it up again."
+)
 
 
 def _utcnow() -> dt.datetime:
@@ -218,6 +225,52 @@ class Engine:
             due = [at for _, at in self.store.backing_off() if at is not None]
             if due:
                 wait(max(0.0, (min(due) - self.clock()).total_seconds()))
+
+    # -- lifecycle policies ------------------------------------------------------------------
+
+    def apply_policies(self, policies: LifecyclePolicies) -> Iterator[Event]:
+        """Fire the lifecycle timers now due (seed 004): reminders while waiting on the requester,
+        closing after no response, closing what stayed resolved. Each fires once per stay."""
+        now = self.clock()
+        for link in self.store.links(state="active"):
+            status = link.canonical.status
+            if not policies.timers(status):
+                continue
+            entered, done = self.store.status_since(link.id, status)
+            for action in lifecycle.due_actions(status, entered, now, done, policies):
+                if action.kind is lifecycle.ActionKind.REMIND:
+                    reminded = self._remind(link, action.name, entered)
+                    self.store.record_policy(
+                        link.id, action.name, f"reminded in {', '.join(reminded) or 'no tracker'}"
+                    )
+                    yield PolicyApplied(link=link.key, policy=action.name, reminded=tuple(reminded))
+                    continue
+                assert action.status is not None
+                self.store.set_status(link.id, action.status.value, action.name)
+                yield PolicyApplied(link=link.key, policy=action.name, status=action.status.value)
+                yield from self.sync_link(link.id)
+                break
+
+    def _remind(self, link: LinkRecord, policy: str, entered: dt.datetime) -> list[str]:
+        """A public reminder to the requester, in every customer-facing tracker of the link."""
+        reminded = []
+        for tracker, ref in link.refs.items():
+            adapter = self.adapters.get(tracker)
+            if adapter is None or not adapter.customer_facing:
+                continue
+            comment = Comment(
+                id=f"policy:{policy}:{entered.isoformat()}",
+                author=Person(name="Support team"),
+                body=REMINDER,
+                visibility=Visibility.PUBLIC,
+                created_at=self.clock(),
+                origin=Ref(tracker=tracker, id=f"policy:{policy}"),
+            )
+            adapter.add_comment(
+                ref.native_id, Mirror(comment=comment, visibility=Visibility.PUBLIC)
+            )
+            reminded.append(tracker)
+        return reminded
 
     # -- what admins do by hand -----------------------------------------------------------
 

@@ -105,6 +105,16 @@ class CursorCommitted(Frozen):
     cursor: str
 
 
+class PolicyApplied(Frozen):
+    """A lifecycle timer fired: a reminder was posted, or the status moved (seed 004)."""
+
+    event: Literal["policy_applied"] = "policy_applied"
+    link: str
+    policy: str
+    status: str | None = None
+    reminded: tuple[str, ...] = ()
+
+
 class HintSettled(Frozen):
     """Webhook deliveries about one ticket were reconciled; ``latency`` from the first one's arrival."""
 
@@ -138,6 +148,7 @@ Event = (
     | DeadLettered
     | PollFailed
     | CursorCommitted
+    | PolicyApplied
     | HintSettled
     | PassFinished
 )

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 
 from ticket_bridge.bridge.engine import Engine
 from ticket_bridge.bridge.events import CursorCommitted, Event, PollFailed
+from ticket_bridge.bridge.lifecycle import LifecyclePolicies
 
 
 class Daemon:
@@ -21,11 +22,15 @@ class Daemon:
         engine: Engine,
         *,
         poll_interval: float,
+        policies: LifecyclePolicies | None = None,
+        policy_interval: float = 300.0,
         on_event: Callable[[Event], None] = lambda _: None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.engine = engine
         self.poll_interval = poll_interval
+        self.policies = policies
+        self.policy_interval = policy_interval
         self.on_event = on_event
         self.clock = clock
         self.wake = threading.Event()
@@ -52,6 +57,7 @@ class Daemon:
 
     def run(self) -> None:
         next_poll = dict.fromkeys(self.engine.adapters, 0.0)
+        next_policies = 0.0
         stop = self.stopping.is_set
         while not stop():
             self.wake.clear()
@@ -64,6 +70,9 @@ class Daemon:
                     next_poll[tracker] = self.clock() + self.poll_interval
             if not stop():
                 self._emit(self.engine.retry_due())
+            if self.policies is not None and not stop() and next_policies <= self.clock():
+                self._emit(self.engine.apply_policies(self.policies))
+                next_policies = self.clock() + self.policy_interval
             self.wake.wait(timeout=max(0.0, min(next_poll.values(), default=0.0) - self.clock()))
 
     def start(self) -> None:

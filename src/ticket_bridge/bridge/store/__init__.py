@@ -7,6 +7,7 @@ Every method is one transaction, so a crash leaves either all of a step or none 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -343,6 +344,81 @@ class Store:
                 conn.execute(
                     sa.select(t.links.c.id).where(t.links.c.state == state).order_by(t.links.c.id)
                 ).scalars()
+            )
+
+    def status_since(self, link_id: int, status: str) -> tuple[dt.datetime, frozenset[str]]:
+        """When the link's canonical status last became ``status``, and the policies run since."""
+        with self._tx("read status history") as conn:
+            entered = conn.execute(
+                sa.select(sa.func.max(t.audit.c.at)).where(
+                    t.audit.c.link_id == link_id,
+                    t.audit.c.field == "status",
+                    t.audit.c.target.is_(None),
+                    sa.cast(t.audit.c.new, sa.Text) == json.dumps(status),
+                )
+            ).scalar_one_or_none()
+            if entered is None:
+                entered = conn.execute(
+                    sa.select(t.links.c.created_at).where(t.links.c.id == link_id)
+                ).scalar_one()
+            done = conn.execute(
+                sa.select(t.audit.c.new).where(
+                    t.audit.c.link_id == link_id,
+                    t.audit.c.field == "policy",
+                    t.audit.c.at >= entered,
+                )
+            ).scalars()
+            return entered, frozenset(str(name) for name in done)
+
+    def set_status(self, link_id: int, status: str, policy: str) -> None:
+        """A lifecycle policy moves the canonical status; the next reconcile writes it out."""
+        now = self.clock()
+        with self._tx("apply policy") as conn:
+            row = conn.execute(sa.select(t.links.c.canonical).where(t.links.c.id == link_id)).one()
+            canonical = dict(row.canonical)
+            old = canonical.get("status")
+            canonical["status"] = status
+            conn.execute(
+                sa.update(t.links)
+                .where(t.links.c.id == link_id)
+                .values(canonical=canonical, updated_at=now)
+            )
+            reason = f"lifecycle policy {policy}"
+            self._insert_audit(
+                conn,
+                link_id,
+                [
+                    AuditEntry(
+                        field="status", source=None, target=None, old=old, new=status, reason=reason
+                    ),
+                    AuditEntry(
+                        field="policy",
+                        source=None,
+                        target=None,
+                        old=None,
+                        new=policy,
+                        reason=reason,
+                    ),
+                ],
+                now,
+            )
+
+    def record_policy(self, link_id: int, policy: str, reason: str) -> None:
+        with self._tx("record policy") as conn:
+            self._insert_audit(
+                conn,
+                link_id,
+                [
+                    AuditEntry(
+                        field="policy",
+                        source=None,
+                        target=None,
+                        old=None,
+                        new=policy,
+                        reason=reason,
+                    )
+                ],
+                self.clock(),
             )
 
     def backing_off(self) -> list[tuple[int, dt.datetime | None]]:
