@@ -8,7 +8,9 @@ import json
 import os
 import signal
 import sys
+import tempfile
 import threading
+import time
 import tomllib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -24,6 +26,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ticket_bridge import __version__
+from ticket_bridge.adapters import scenario as fakes_scenario
 from ticket_bridge.adapters.clickup.adapter import ClickUpAdapter
 from ticket_bridge.adapters.clickup.config import ClickUpConfig
 from ticket_bridge.adapters.clickup.fake import FakeClickUp
@@ -40,7 +43,7 @@ from ticket_bridge.adapters.zendesk.config import ZendeskConfig
 from ticket_bridge.adapters.zendesk.config import check as zendesk_notes
 from ticket_bridge.adapters.zendesk.fake import FakeZendesk
 from ticket_bridge.bridge.adapter import Adapter
-from ticket_bridge.bridge.agreement import disagreements
+from ticket_bridge.bridge.agreement import disagreements, link_disagreements
 from ticket_bridge.bridge.engine import Engine
 from ticket_bridge.bridge.errors import (
     BridgeError,
@@ -370,57 +373,154 @@ def run(config_file: Path | None, host: str | None, port: int | None) -> None:
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of tables.")
 @click.option(
-    "--store", "store_override", metavar="URL", help="Keep the demo's state in this store."
+    "--memory",
+    is_flag=True,
+    help="Run on in-memory trackers in one process (no HTTP, no daemon) instead of the fakes.",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Print every event as it happens.")
-def demo(as_json: bool, store_override: str | None, verbose: bool) -> None:
-    """Three memory trackers, a scripted round of edits in each, synced to agreement."""
-    with ExitStack() as stack:
-        path = stack.enter_context(as_file(files("ticket_bridge") / "demo.toml"))
-        try:
-            loaded = load(Path(path), read_env=False)
-        except ConfigError as exc:
-            fail("; ".join(exc.problems))
-    try:
-        store = Store.open(store_url(loaded, store_override))
-    except StoreError as exc:
-        fail(str(exc))
-    trackers, adapters = memory_adapters(loaded)
-    policy = loaded.policy()
-    engine = Engine(store, adapters, policy)
+def demo(as_json: bool, memory: bool, verbose: bool) -> None:
+    """Fake Zendesk, Jira and ClickUp and the daemon: a scripted round of edits, synced to agreement.
+
+    The edits are made in the fakes as people would make them; the fakes send their signed
+    webhooks to the daemon's receivers, which reconcile. `--memory` runs the same story on
+    in-memory trackers instead.
+    """
     rounds: list[dict[str, Any]] = []
 
-    def settle(label: str) -> None:
-        tally: Counter[str] = Counter()
-        passes = 0
-        for event in engine.run_until_quiet():
-            if isinstance(event, PassFinished):
-                passes += 1
-            else:
-                tally[event.event] += 1
-            if verbose and not as_json:
-                out.print(f"  {describe(event)}", markup=False)
+    def report_round(label: str, passes: int | None, tally: Counter[str]) -> None:
         rounds.append({"label": label, "passes": passes, "events": dict(sorted(tally.items()))})
         if not as_json:
             summary = ", ".join(
                 f"{n} {name.replace('_', ' ')}" for name, n in sorted(tally.items())
             )
+            how = f"{passes} passes" if passes is not None else "webhooks"
             out.print(
-                f"[bold]{escape(label)}[/]\n  {passes} passes: {summary or 'nothing to do'}",
-                markup=True,
+                f"[bold]{escape(label)}[/]\n  {how}: {summary or 'nothing to do'}", markup=True
             )
 
+    def show(event: Event) -> None:
+        if verbose and not as_json and not isinstance(event, PassFinished | CursorCommitted):
+            out.print(f"  {describe(event)}", markup=False)
+
     try:
-        scenario.play(trackers, settle)
-        problems = disagreements(store, adapters, policy)
+        run = demo_in_memory if memory else demo_over_http
+        report = run(report_round, show)
     except BridgeError as exc:
         fail(str(exc))
-    report = demo_report(store, adapters, trackers, rounds, problems)
+    report["rounds"] = rounds
     if as_json:
         click.echo(json.dumps(report, indent=2, default=str))
     else:
         print_report(report)
+
+
+RoundReport = Callable[[str, int | None, "Counter[str]"], None]
+
+
+def demo_in_memory(report_round: RoundReport, show: Callable[[Event], None]) -> dict[str, Any]:
+    with as_file(files("ticket_bridge") / "demo.toml") as path:
+        loaded = load(Path(path), read_env=False)
+    store = Store.open(store_url(loaded, None))
+    trackers, adapters = memory_adapters(loaded)
+    policy = loaded.policy()
+    engine = Engine(store, adapters, policy)
+
+    def settle(label: str) -> None:
+        tally: Counter[str] = Counter()
+        passes = 0
+        for event in engine.run_until_quiet():
+            show(event)
+            if isinstance(event, PassFinished):
+                passes += 1
+            elif not isinstance(event, CursorCommitted):
+                tally[event.event] += 1
+        report_round(label, passes, tally)
+
+    scenario.play(trackers, settle)
+    report = demo_report(store, adapters, disagreements(store, adapters, policy))
     store.close()
+    return report
+
+
+DEMO_PATIENCE = 60.0
+
+
+def demo_over_http(report_round: RoundReport, show: Callable[[Event], None]) -> dict[str, Any]:
+    """The fakes on loopback, the daemon's receivers and worker in this process, webhooks between."""
+    jira, zendesk, clickup = FakeJira(), FakeZendesk(), FakeClickUp()
+    fakes: dict[str, FakeTracker] = {"zendesk": zendesk, "jira": jira, "clickup": clickup}
+    lead = fakes_scenario.people(jira, zendesk, clickup)  # before the config: its Jira user map
+    with tempfile.TemporaryDirectory(prefix="ticket-bridge-demo-") as tmp, ExitStack() as stack:
+        served = {name: stack.enter_context(Served(fake.app)) for name, fake in fakes.items()}
+        config = Path(tmp) / "demo.toml"
+        config.write_text(
+            sandbox_config((jira, zendesk, clickup), served, 0, Path(tmp) / "state.db"),
+            encoding="utf-8",
+        )
+        loaded = load(config, read_env=False)
+        store = Store.open(store_url(loaded, None))
+        stack.callback(store.close)
+        engine = Engine(store, adapters_for(loaded), loaded.policy())
+        events: list[Event] = []
+        lock = threading.Lock()
+
+        def on_event(event: Event) -> None:
+            show(event)
+            with lock:
+                events.append(event)
+
+        daemon = Daemon(engine, poll_interval=DEMO_PATIENCE, on_event=on_event)
+        app = receivers(
+            store, engine.adapters, Metrics(), ready=daemon.problems, accepted=daemon.accepted
+        )
+        receiving = stack.enter_context(Served(app))
+        for name, fake in fakes.items():
+            fake.subscribe(f"{receiving.url}/webhooks/{name}")
+            stack.callback(fake.stop)
+        daemon.start()
+        stack.callback(daemon.stop)
+        checker = adapters_for(loaded)  # its own sessions: the worker keeps using the others
+
+        def settle(label: str) -> None:
+            with lock:
+                start = len(events)
+            last, quiet = start, 0
+            deadline = time.monotonic() + DEMO_PATIENCE
+            while quiet < 3 and time.monotonic() < deadline:
+                time.sleep(0.2)
+                with lock:
+                    seen = len(events)
+                busy = (
+                    (seen in (start, last) and seen == start)
+                    or seen != last
+                    or store.inbox_depth() > 0
+                    or any(
+                        link_disagreements(link, store, checker, engine.policy)
+                        for link in store.links(state="active")
+                    )
+                )
+                last, quiet = seen, 0 if busy else quiet + 1
+            with lock:
+                tally: Counter[str] = Counter(
+                    str(e.event)
+                    for e in events[start:]
+                    if not isinstance(e, PassFinished | CursorCommitted)
+                )
+            report_round(label, None, tally)
+
+        def counterpart(tracker: str, zendesk_id: str) -> str:
+            deadline = time.monotonic() + DEMO_PATIENCE
+            while time.monotonic() < deadline:
+                link = store.link_for("zendesk", zendesk_id)
+                if link is not None and tracker in link.refs:
+                    return link.refs[tracker].native_id
+                time.sleep(0.1)
+            raise Refused(
+                f"zendesk:{zendesk_id} got no {tracker} counterpart in {DEMO_PATIENCE:g}s"
+            )
+
+        fakes_scenario.play(jira, zendesk, clickup, settle, counterpart, lead)
+        return demo_report(store, checker, disagreements(store, checker, engine.policy))
 
 
 # -- everyday commands -------------------------------------------------------------------
@@ -854,11 +954,7 @@ def sandbox(as_json: bool, daemon_port: int, write_config: Path | None) -> None:
 
 
 def demo_report(
-    store: Store,
-    adapters: Mapping[str, Adapter],
-    trackers: Mapping[str, MemoryTracker],
-    rounds: list[dict[str, Any]],
-    problems: list[str],
+    store: Store, adapters: Mapping[str, Adapter], problems: list[str]
 ) -> dict[str, Any]:
     links = []
     for link in store.links():
@@ -867,9 +963,14 @@ def demo_report(
             ref = link.refs[tracker]
             native = adapters[tracker].read(ref.native_id)
             notes = adapters[tracker].comments(ref.native_id)
+            due = native.fields.get(Field.DUE)
+            shown_due = adapters[tracker].translation.to_canonical(
+                Field.DUE, due, link.canonical.due
+            )
             tickets[tracker] = {
                 "id": ref.native_id,
                 **{field.value: native.fields.get(field) for field in Field},
+                "due_date": None if shown_due is None else str(shown_due),
                 "comments": [
                     {
                         "author": c.author.name,
@@ -889,11 +990,9 @@ def demo_report(
                 "tickets": tickets,
             }
         )
-    del trackers
     return {
         "converged": not problems,
         "problems": problems,
-        "rounds": rounds,
         "links": links,
         "conflicts": [c.model_dump(mode="json") for c in store.conflicts()],
     }
@@ -909,10 +1008,13 @@ def print_report(report: dict[str, Any]) -> None:
             table.add_column(f"{tracker} #{link['tickets'][tracker]['id']}")
         for field in ("status", "priority", "due", "assignee"):
             canonical = link["canonical"][field]
+            shown = (
+                "due_date" if field == "due" else field
+            )  # each tracker's own form, read as a date
             table.add_row(
                 field,
                 _show(canonical),
-                *(_show(link["tickets"][t][field]) for t in trackers),
+                *(_show(link["tickets"][t][shown]) for t in trackers),
             )
         table.add_row(
             "comments",

@@ -24,10 +24,10 @@ def link_disagreements(
         adapter = adapters[tracker]
         native = adapter.read(ref.native_id)
         for field in policy.synced:
-            if field not in adapter.fields:
-                continue
+            if field not in adapter.fields or field not in native.fields:
+                continue  # this tracker, or this ticket of it, cannot hold the field
             want = getattr(link.canonical, field.value)
-            got = adapter.translation.to_canonical(field, native.fields.get(field), want)
+            got = adapter.translation.to_canonical(field, native.fields[field], want)
             if got != want:
                 problems.append(
                     f"link {link.key}: {tracker}:{ref.native_id} {field.value} reads as {got!s}, "

@@ -121,7 +121,7 @@ class Reconciler:
                     CounterpartWithheld(
                         link=key,
                         target=target,
-                        reason=f"a {kind} ticket is never created in customer-facing {target}",
+                        reason=f"{kind} tickets are never created in customer-facing {target}",
                     )
                 )
         return link.id, events
