@@ -151,6 +151,11 @@ class AuditEntry(Frozen):
     new: Json
     reason: str
 
+    @classmethod
+    def admin(cls, field: str, new: Json, reason: str, old: Json = None) -> AuditEntry:
+        """A change the bridge made on its own account (an admin's command, a policy)."""
+        return cls(field=field, source=None, target=None, old=old, new=new, reason=reason)
+
 
 class ConflictEntry(Frozen):
     field: str
@@ -388,17 +393,8 @@ class Store:
                 conn,
                 link_id,
                 [
-                    AuditEntry(
-                        field="status", source=None, target=None, old=old, new=status, reason=reason
-                    ),
-                    AuditEntry(
-                        field="policy",
-                        source=None,
-                        target=None,
-                        old=None,
-                        new=policy,
-                        reason=reason,
-                    ),
+                    AuditEntry.admin("status", status, reason, old=old),
+                    AuditEntry.admin("policy", policy, reason),
                 ],
                 now,
             )
@@ -408,16 +404,7 @@ class Store:
             self._insert_audit(
                 conn,
                 link_id,
-                [
-                    AuditEntry(
-                        field="policy",
-                        source=None,
-                        target=None,
-                        old=None,
-                        new=policy,
-                        reason=reason,
-                    )
-                ],
+                [AuditEntry.admin("policy", policy, reason)],
                 self.clock(),
             )
 
@@ -583,16 +570,7 @@ class Store:
             self._insert_audit(
                 conn,
                 link_id,
-                [
-                    AuditEntry(
-                        field="link",
-                        source=None,
-                        target=None,
-                        old=None,
-                        new="parked",
-                        reason=reason,
-                    )
-                ],
+                [AuditEntry.admin("link", "parked", reason)],
                 self.clock(),
             )
 
@@ -613,16 +591,7 @@ class Store:
             self._insert_audit(
                 conn,
                 link_id,
-                [
-                    AuditEntry(
-                        field="link",
-                        source=None,
-                        target=None,
-                        old=None,
-                        new="active",
-                        reason=reason,
-                    )
-                ],
+                [AuditEntry.admin("link", "active", reason)],
                 now,
             )
 
@@ -652,16 +621,7 @@ class Store:
             self._insert_audit(
                 conn,
                 link_id,
-                [
-                    AuditEntry(
-                        field="link",
-                        source=None,
-                        target=None,
-                        old="dead",
-                        new="dropped",
-                        reason=reason,
-                    )
-                ],
+                [AuditEntry.admin("link", "dropped", reason, old="dead")],
                 now,
             )
 
@@ -678,16 +638,7 @@ class Store:
             self._insert_audit(
                 conn,
                 link_id,
-                [
-                    AuditEntry(
-                        field="link",
-                        source=None,
-                        target=None,
-                        old=None,
-                        new="unlinked",
-                        reason=reason,
-                    )
-                ],
+                [AuditEntry.admin("link", "unlinked", reason)],
                 now,
             )
 
