@@ -397,3 +397,24 @@ def test_a_comment_that_lands_in_a_follow_up_moves_the_link(
     assert link is not None and link.refs["zendesk"].native_id != ticket
     moved = [a for a in world.store.audit(link.id, "link") if a.target == "zendesk"]
     assert moved and "closed for good" in moved[0].reason
+
+
+def test_a_new_ticket_with_an_unknown_status_is_linked_parked_and_revived_later(
+    world: World,
+) -> None:
+    odd = world.zendesk.open_ticket("Odd one", kind="incident", status="escalated-to-vendor")
+    fine = world.zendesk.open_ticket("Fine one", kind="incident", status="new", priority="high")
+    events = world.settle()
+    [parked] = [e for e in events if isinstance(e, LinkParked)]
+    assert parked.link == f"zendesk:{odd}" and "'escalated-to-vendor'" in parked.reason
+    world.counterpart("jira", f"zendesk:{fine}")
+    assert not any(t.key == f"zendesk:{odd}" for t in world.jira.tickets.values())
+    # The admin fixes it (here: the agent picks a status the mapping knows) and revives the link.
+    world.zendesk.edit(odd, status="pending", priority="urgent")
+    link = world.store.link_by_key(f"zendesk:{odd}")
+    assert link is not None
+    list(world.engine.revive(link.id, "mapping fixed"))
+    jira = world.counterpart("jira", f"zendesk:{odd}")
+    assert jira.fields[Field.PRIORITY] == "Highest", "the ticket's own values, not placeholders"
+    assert world.zendesk.tickets[odd].fields[Field.STATUS] == "pending", "not overwritten"
+    assert disagreements(world.store, world.adapters, world.policy) == []

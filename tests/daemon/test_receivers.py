@@ -13,6 +13,7 @@ from tests.conftest import TickingClock
 from tests.world import World
 from ticket_bridge.adapters.memory import webhooks
 from ticket_bridge.adapters.serving import Served
+from ticket_bridge.bridge.events import PollFailed
 from ticket_bridge.bridge.model import Field
 from ticket_bridge.bridge.store import Store
 from ticket_bridge.daemon.metrics import Metrics
@@ -144,3 +145,35 @@ def test_a_stopped_daemon_leaves_the_rest_of_the_inbox_for_the_next_start(
     assert world.store.inbox_depth() == 0
     for ticket in tickets:
         world.counterpart("jira", f"zendesk:{ticket}")
+
+
+def test_the_worker_outlives_a_failure_and_reports_it_until_it_passes(
+    world: World, daemon: Daemon, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    adapter = world.adapters["jira"]
+    real = adapter.changes
+    calls: list[str | None] = []
+
+    def failing_once(cursor: str | None):
+        calls.append(cursor)
+        if len(calls) == 1:
+            raise RuntimeError("a bug on one round")
+        return real(cursor)
+
+    monkeypatch.setattr(adapter, "changes", failing_once)
+    events: list[object] = []
+    daemon.on_event = events.append
+    daemon.failure_pause = 0.01
+    daemon.poll_interval = 0.05
+    daemon.start()
+    try:
+        deadline = time.monotonic() + 10
+        while len(calls) < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        daemon.stop()
+    assert len(calls) >= 3, "the worker kept polling after the failure"
+    failures = [e for e in events if isinstance(e, PollFailed) and e.tracker == "worker"]
+    assert [f.error for f in failures] == ["RuntimeError: a bug on one round"]
+    assert daemon.problems() == [], "reported while it lasted, cleared once a round passed"
+    assert daemon.thread is not None and not daemon.thread.is_alive()

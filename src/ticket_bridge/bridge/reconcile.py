@@ -30,8 +30,9 @@ from ticket_bridge.bridge.events import (
     Event,
     FieldPropagated,
     LinkCreated,
+    LinkParked,
 )
-from ticket_bridge.bridge.model import Comment, Field, Json, Kind, Ref, Ticket
+from ticket_bridge.bridge.model import Comment, Field, Json, Kind, Ref, Status, Ticket
 from ticket_bridge.bridge.policy import SyncPolicy
 from ticket_bridge.bridge.retry import CallRetry
 from ticket_bridge.bridge.store import (
@@ -101,7 +102,10 @@ class Reconciler:
                 return link.id, []
         translation = adapter.translation
         kind = translation.kind_of(native.kind)
-        ticket = self.canonical_from(adapter, native, kind)
+        try:
+            ticket = self.canonical_from(adapter, native, kind)
+        except ParkLink as exc:
+            return self._adopt_parked(tracker, native, key, kind, exc.reason)
         targets = self.policy.route_targets(tracker, kind, ticket.status)
         if not targets:
             return None, []
@@ -125,6 +129,31 @@ class Reconciler:
                     )
                 )
         return link.id, events
+
+    def _adopt_parked(
+        self, tracker: str, native: NativeTicket, key: str, kind: Kind, reason: str
+    ) -> tuple[int | None, list[Event]]:
+        """A new ticket a route may want but the mapping cannot read (a status added later).
+
+        It is linked and parked at once, so nothing is lost while the admin fixes the mapping;
+        its base is left empty, so on revival every value it holds counts as a change.
+        """
+        if not any(r.matches(tracker, kind, s) for r in self.policy.routes for s in Status):
+            return None, []
+        title = native.fields.get(Field.TITLE)
+        link = self.store.create_link(
+            key,
+            Ticket(kind=kind, title=title if isinstance(title, str) else ""),
+            RefRecord(
+                tracker=tracker, native_id=native.id, base={}, remote_updated=native.updated_at
+            ),
+            _audit_link(tracker, native.id, "new ticket matched a route"),
+        )
+        self.store.park(link.id, reason)
+        return None, [
+            LinkCreated(link=key, source=f"{tracker}:{native.id}"),
+            LinkParked(link=key, reason=reason),
+        ]
 
     def canonical_from(self, adapter: Adapter, native: NativeTicket, kind: Kind) -> Ticket:
         translation = adapter.translation

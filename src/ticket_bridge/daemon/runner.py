@@ -36,6 +36,8 @@ class Daemon:
         self.wake = threading.Event()
         self.stopping = threading.Event()
         self.poll_errors: dict[str, str] = {}
+        self.failure: str | None = None
+        self.failure_pause = 5.0
         self.thread: threading.Thread | None = None
 
     def accepted(self) -> None:
@@ -61,18 +63,27 @@ class Daemon:
         stop = self.stopping.is_set
         while not stop():
             self.wake.clear()
-            self._emit(self.engine.drain_inbox(stop))
-            for tracker, due in next_poll.items():
-                if stop():
-                    break
-                if due <= self.clock():
-                    self._emit(self.engine.poll(tracker))
-                    next_poll[tracker] = self.clock() + self.poll_interval
-            if not stop():
-                self._emit(self.engine.retry_due())
-            if self.policies is not None and not stop() and next_policies <= self.clock():
-                self._emit(self.engine.apply_policies(self.policies))
-                next_policies = self.clock() + self.policy_interval
+            try:
+                self._emit(self.engine.drain_inbox(stop))
+                for tracker, due in next_poll.items():
+                    if stop():
+                        break
+                    if due <= self.clock():
+                        self._emit(self.engine.poll(tracker))
+                        next_poll[tracker] = self.clock() + self.poll_interval
+                if not stop():
+                    self._emit(self.engine.retry_due())
+                if self.policies is not None and not stop() and next_policies <= self.clock():
+                    self._emit(self.engine.apply_policies(self.policies))
+                    next_policies = self.clock() + self.policy_interval
+            except Exception as exc:
+                # A locked store, a bug on one ticket: report, wait, go on; the inbox keeps the
+                # work and cursors were not committed, so nothing is lost.
+                self.failure = f"{type(exc).__name__}: {exc}"
+                self.on_event(PollFailed(tracker="worker", error=self.failure))
+                self.wake.wait(timeout=self.failure_pause)
+                continue
+            self.failure = None
             self.wake.wait(timeout=max(0.0, min(next_poll.values(), default=0.0) - self.clock()))
 
     def start(self) -> None:
