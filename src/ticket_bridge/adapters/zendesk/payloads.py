@@ -39,10 +39,6 @@ class ZTicket(Payload):
         return next((f.value for f in self.custom_fields if f.id == field_id), None)
 
 
-class TicketBody(Payload):
-    ticket: ZTicket
-
-
 class TicketList(Payload):
     tickets: tuple[ZTicket, ...]
 
@@ -84,10 +80,6 @@ class CommentPage(Payload):
 
 class UserList(Payload):
     users: tuple[ZUser, ...]
-
-
-class UserBody(Payload):
-    user: ZUser
 
 
 class ZCustomStatus(Payload):
