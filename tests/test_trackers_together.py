@@ -154,3 +154,38 @@ def test_status_and_comments_cross_all_three(trio: Trio) -> None:
     writes_before = len(trio.store.audit())
     trio.settle()
     assert len(trio.store.audit()) == writes_before, "a quiet pass changes nothing"
+
+
+def test_no_secret_reaches_events_errors_or_the_store(trio: Trio) -> None:
+    """Everything the engine says, every error a tracker raises, every row it keeps: no secret."""
+    from ticket_bridge.cli import describe
+
+    secrets = {
+        trio.jira.api_token,
+        trio.jira.webhook_secret,
+        trio.zendesk.api_token,
+        trio.zendesk.client_secret,
+        trio.zendesk.webhook_secret,
+        trio.clickup.token,
+        trio.clickup.webhook_secret.get_secret_value(),
+    }
+    ticket = trio.zendesk.open_ticket("Secrets stay secret", requester="dana@example.com")
+    trio.clock.advance(120)
+    said = [
+        describe(e) for e in trio.engine.run_until_quiet(max_passes=10, wait=trio.clock.advance)
+    ]
+    for served in trio.served.values():
+        served.stop()  # every tracker down: errors now come from every client
+    said += [
+        describe(e) for e in trio.engine.run_until_quiet(max_passes=2, wait=trio.clock.advance)
+    ]
+    for name, adapter in trio.adapters.items():
+        try:
+            adapter.read(str(ticket))
+        except Exception as exc:
+            said.append(f"{name}: {exc!r} {exc}")
+    said += [a.model_dump_json() for a in trio.store.audit()]
+    text = "\n".join(said)
+    assert "ConnectionError" in text or "connection" in text.lower(), "the trackers were down"
+    leaked = [s for s in secrets if s and s in text]
+    assert leaked == []
