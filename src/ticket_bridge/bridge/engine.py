@@ -74,16 +74,25 @@ class Engine:
     def sync_link(self, link_id: int) -> Iterator[Event]:
         """Reconcile one link; what a failure means (retry later, park, dead letter) is decided here."""
         link = self.store.link(link_id)
-        if link is None or link.state != "active":
+        if link is not None:
+            yield from self._sync(link)
+
+    def _sync(self, link: LinkRecord) -> Iterator[Event]:
+        if link.state != "active":
             return
+        link_id = link.id
         try:
+            current: LinkRecord | None = link
             for attempt in range(1, CONFLICT_REMERGES + 1):
+                if current is None or current.state != "active":
+                    return
                 try:
-                    yield from self.reconciler.reconcile(link_id)
+                    yield from self.reconciler.reconcile(current)
                     break
                 except Conflict:
                     if attempt == CONFLICT_REMERGES:
                         raise
+                    current = self.store.link(link_id)  # re-read: the bases moved on
         except ParkLink as exc:
             self.store.park(link_id, exc.reason)
             yield LinkParked(link=link.key, reason=exc.reason)
@@ -123,7 +132,7 @@ class Engine:
                 return
         if link.retry_at is not None and link.retry_at > self.clock():
             return
-        yield from self.sync_link(link.id)
+        yield from self._sync(link)
 
     # -- passes ----------------------------------------------------------------------------
 

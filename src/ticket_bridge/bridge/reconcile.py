@@ -169,10 +169,8 @@ class Reconciler:
 
     # -- the per-link reconcile ------------------------------------------------------------
 
-    def reconcile(self, link_id: int) -> Iterator[Event]:
-        link = self.store.link(link_id)
-        if link is None or link.state != "active":
-            return
+    def reconcile(self, link: LinkRecord) -> Iterator[Event]:
+        """One pass over a link as the store holds it now (the caller just loaded it)."""
         snaps: dict[str, NativeTicket] = {}
         for tracker, ref in link.refs.items():
             adapter = self._adapter(tracker)

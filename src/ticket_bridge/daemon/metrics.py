@@ -16,7 +16,6 @@ from ticket_bridge.bridge.events import (
     HintSettled,
     LinkFailed,
     LinkParked,
-    PassFinished,
 )
 
 
@@ -81,8 +80,6 @@ class Metrics:
             case HintSettled(latency=latency):
                 self.propagation.observe(latency)
                 self.reconciles.labels("synced").inc()
-            case PassFinished():
-                pass
 
     def retried(self, error: BaseException) -> None:
         if isinstance(error, RateLimited):

@@ -1040,7 +1040,8 @@ class FakeJira:
             400, [], {"commentLevel": f"You are currently not a member of the {kind} {value!r}."}
         )
 
-    async def _post_comment(self, request: Request) -> Response:
+    async def _comment_body(self, request: Request) -> dict[str, Any]:
+        """A comment request's JSON, refused as Jira does when its body is not ADF."""
         body = await self._json(request)
         if (
             not isinstance(body, dict)
@@ -1048,6 +1049,10 @@ class FakeJira:
             or body["body"].get("type") != "doc"
         ):
             raise JiraFault(400, [], {"comment": "Comment body must be an Atlassian Document."})
+        return body
+
+    async def _post_comment(self, request: Request) -> Response:
+        body = await self._comment_body(request)
         with self.lock:
             issue = self._issue(request.path_params["key"])
             visibility = self._visibility(body.get("visibility"))
@@ -1060,13 +1065,7 @@ class FakeJira:
             return JSONResponse(self._comment_json(comment), status_code=201)
 
     async def _put_comment(self, request: Request) -> Response:
-        body = await self._json(request)
-        if (
-            not isinstance(body, dict)
-            or not isinstance(body.get("body"), dict)
-            or body["body"].get("type") != "doc"
-        ):
-            raise JiraFault(400, [], {"comment": "Comment body must be an Atlassian Document."})
+        body = await self._comment_body(request)
         with self.lock:
             issue = self._issue(request.path_params["key"])
             comment = self._comment(issue, request.path_params["comment"])

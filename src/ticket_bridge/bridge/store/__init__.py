@@ -294,8 +294,11 @@ class Store:
 
     # -- links and refs --------------------------------------------------------------------
 
-    def _load_link(self, conn: Connection, row: sa.Row[Any]) -> LinkRecord:
-        ref_rows = conn.execute(sa.select(t.refs).where(t.refs.c.link_id == row.id)).all()
+    def _load_link(
+        self, conn: Connection, row: sa.Row[Any], ref_rows: Sequence[sa.Row[Any]] | None = None
+    ) -> LinkRecord:
+        if ref_rows is None:
+            ref_rows = conn.execute(sa.select(t.refs).where(t.refs.c.link_id == row.id)).all()
         return LinkRecord(
             id=row.id,
             key=row.key,
@@ -339,9 +342,17 @@ class Store:
     def links(self, *, state: str | None = None) -> list[LinkRecord]:
         with self._tx("list links") as conn:
             query = sa.select(t.links).order_by(t.links.c.id)
+            refs = sa.select(t.refs).join(t.links, t.links.c.id == t.refs.c.link_id)
             if state is not None:
                 query = query.where(t.links.c.state == state)
-            return [self._load_link(conn, row) for row in conn.execute(query).all()]
+                refs = refs.where(t.links.c.state == state)
+            by_link: dict[int, list[sa.Row[Any]]] = {}
+            for ref in conn.execute(refs).all():  # one query for every link's refs, not one each
+                by_link.setdefault(ref.link_id, []).append(ref)
+            return [
+                self._load_link(conn, row, by_link.get(row.id, []))
+                for row in conn.execute(query).all()
+            ]
 
     def link_ids(self, *, state: str = "active") -> list[int]:
         with self._tx("list links") as conn:
