@@ -11,7 +11,7 @@ from typing import Protocol
 
 import pytest
 
-from ticket_bridge.bridge.adapter import Adapter, Draft, Mirror
+from ticket_bridge.bridge.adapter import Adapter, BacklogQuery, Draft, Mirror, NativeTicket
 from ticket_bridge.bridge.errors import NotFound, RateLimited, WebhookRejected
 from ticket_bridge.bridge.model import (
     Comment,
@@ -155,6 +155,42 @@ class AdapterContract:
         harness.edit_title(ticket_id, "Renamed")
         again = harness.adapter.changes(later.cursor)
         assert ticket_id in again.ids
+
+    @staticmethod
+    def whole_backlog(adapter: Adapter, query: BacklogQuery) -> list[NativeTicket]:
+        tickets: list[NativeTicket] = []
+        cursor: str | None = None
+        for _ in range(10_000):
+            page = adapter.backlog(query, cursor)
+            tickets.extend(page.tickets)
+            if page.cursor is None:
+                return tickets
+            cursor = page.cursor
+        raise AssertionError("the backlog never ended")
+
+    def test_the_backlog_holds_existing_tickets_oldest_first_once(self, harness: Harness) -> None:
+        ids = [harness.open_ticket(f"Backlog {n}") for n in range(3)]
+        tickets = self.whole_backlog(harness.adapter, BacklogQuery())
+        seen = [t.id for t in tickets]
+        assert [i for i in seen if i in ids] == ids
+        assert len(seen) == len(set(seen))
+        [first] = [t for t in tickets if t.id == ids[0]]
+        assert first.fields[Field.TITLE] == "Backlog 0"
+
+    def test_the_backlog_keeps_to_its_date_range(self, harness: Harness) -> None:
+        ticket_id = harness.open_ticket("Dated")
+        now = harness.adapter.read(ticket_id).updated_at  # the tracker's clock, not ours
+        day = dt.timedelta(days=1)
+        around = BacklogQuery(created_from=now - day, created_until=now + day)
+        assert ticket_id in [t.id for t in self.whole_backlog(harness.adapter, around)]
+        for outside in (
+            BacklogQuery(created_from=now + day),
+            BacklogQuery(created_until=now - day),
+        ):
+            assert ticket_id not in [t.id for t in self.whole_backlog(harness.adapter, outside)]
+
+    def test_a_tracker_set_up_as_documented_has_no_findings(self, harness: Harness) -> None:
+        assert list(harness.adapter.inspect()) == []
 
     @pytest.mark.parametrize("visibility", list(Visibility))
     def test_a_mirror_reads_back_with_its_marker_and_visibility(

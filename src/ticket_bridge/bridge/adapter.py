@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from enum import StrEnum
 from typing import Protocol
 
 from pydantic import AwareDatetime
@@ -72,6 +73,41 @@ class Changes(Frozen):
     cursor: str
 
 
+class BacklogQuery(Frozen):
+    """Which existing tickets a backfill takes: created in ``[created_from, created_until)`` and
+    matching a tracker-native filter (JQL, Zendesk search terms, a ClickUp List id)."""
+
+    created_from: AwareDatetime | None = None
+    created_until: AwareDatetime | None = None
+    native: str | None = None
+
+
+class BacklogPage(Frozen):
+    """One page of a backlog, oldest created first.
+
+    ``cursor`` is where the next page starts (None after the last one); it stays valid while
+    tickets are created, so a backfill resumed from it neither skips nor repeats a ticket.
+    ``total`` is the tracker's count of matching tickets, when it gives one.
+    """
+
+    tickets: tuple[NativeTicket, ...]
+    cursor: str | None
+    total: int | None = None
+
+
+class Severity(StrEnum):
+    ERROR = "error"  # sync of some tickets will fail or park
+    WARNING = "warning"  # sync works, worse than it could (no webhook: polling only)
+
+
+class Finding(Frozen):
+    """What a live check of a tracker found missing for the mapping or the config."""
+
+    severity: Severity
+    subject: str
+    message: str
+
+
 class Hint(Frozen):
     """What a verified webhook delivery says: this ticket changed; read it."""
 
@@ -113,6 +149,13 @@ class Adapter(Protocol):
 
         Pages may overlap; the caller dedupes and commits the returned cursor only after a clean pass.
         """
+
+    def backlog(self, query: BacklogQuery, cursor: str | None) -> BacklogPage:
+        """Tickets that exist now and match ``query``, a page per call, for a backfill."""
+
+    def inspect(self) -> Sequence[Finding]:
+        """The live tracker against what the mapping and config need: every mapped status and
+        priority exists, transitions reach them, webhooks point here. Empty when all is there."""
 
     def find(self, correlation_key: str) -> NativeTicket | None:
         """The ticket carrying this correlation key, so a retried create finds the first one."""

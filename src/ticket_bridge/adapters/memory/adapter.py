@@ -10,7 +10,19 @@ from ticket_bridge.adapters.memory.config import MemoryConfig
 from ticket_bridge.adapters.memory.fake import MemoryTracker, StoredComment, StoredTicket
 from ticket_bridge.adapters.memory.translate import translation
 from ticket_bridge.bridge import comments
-from ticket_bridge.bridge.adapter import Changes, Draft, Hint, Mirror, NativeComment, NativeTicket
+from ticket_bridge.bridge.adapter import (
+    BacklogPage,
+    BacklogQuery,
+    Changes,
+    Draft,
+    Finding,
+    Hint,
+    Mirror,
+    NativeComment,
+    NativeTicket,
+    Severity,
+)
+from ticket_bridge.bridge.errors import ConfigError
 from ticket_bridge.bridge.mapping import TrackerMapping
 from ticket_bridge.bridge.model import Field, Json, Person, Visibility
 from ticket_bridge.bridge.translation import TableTranslation
@@ -64,6 +76,44 @@ class MemoryAdapter:
     def changes(self, cursor: str | None) -> Changes:
         ids, after = self.tracker.api_changes(int(cursor) if cursor else 0)
         return Changes(ids=tuple(ids), cursor=str(after))
+
+    def backlog(self, query: BacklogQuery, cursor: str | None) -> BacklogPage:
+        """``query.native`` is ``field=value`` terms separated by spaces (``status=open``)."""
+        where: dict[Field, str] = {}
+        for term in (query.native or "").split():
+            name, sep, value = term.partition("=")
+            if not sep or name not in Field.__members__.values():
+                raise ConfigError(
+                    [
+                        f"{self.name}: backlog filter term {term!r} is not field=value "
+                        f"(fields: {', '.join(Field)})"
+                    ]
+                )
+            where[Field(name)] = value
+        page, after, total = self.tracker.api_backlog(
+            int(cursor) if cursor else 0,
+            created_from=query.created_from,
+            created_until=query.created_until,
+            where=where,
+            page_size=self.config.page_size,
+        )
+        return BacklogPage(
+            tickets=tuple(self._native(t) for t in page),
+            cursor=None if after is None else str(after),
+            total=total,
+        )
+
+    def inspect(self) -> Sequence[Finding]:
+        """A memory tracker holds any value, so only the config can fall short: its webhooks."""
+        if not self.config.webhook_secret.get_secret_value():
+            return [
+                Finding(
+                    severity=Severity.WARNING,
+                    subject="webhooks",
+                    message="no webhook secret: every delivery is refused, changes arrive by polling",
+                )
+            ]
+        return []
 
     def find(self, correlation_key: str) -> NativeTicket | None:
         found = self.tracker.api_find(correlation_key)

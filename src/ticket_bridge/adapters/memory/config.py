@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 
 from ticket_bridge.bridge.model import Frozen
 
@@ -16,3 +16,4 @@ class MemoryConfig(Frozen):
     internal_comments: bool = True
     internal_prefix: str = "[internal] "
     webhook_secret: SecretStr = SecretStr("memory-webhook-secret")
+    page_size: int = Field(default=100, ge=1, le=1000)

@@ -41,6 +41,7 @@ class StoredTicket:
     key: str | None
     updated_at: dt.datetime
     seq: int
+    created_at: dt.datetime
     comments: list[StoredComment] = field(default_factory=list)
 
 
@@ -86,6 +87,7 @@ class MemoryTracker:
             key=key,
             updated_at=self.clock(),
             seq=next(self._seq),
+            created_at=self.clock(),
         )
         return ticket_id
 
@@ -218,6 +220,29 @@ class MemoryTracker:
         self._touch(ticket)
         self._after_write(fault)
         return comment
+
+    def api_backlog(
+        self,
+        after: int,
+        *,
+        created_from: dt.datetime | None,
+        created_until: dt.datetime | None,
+        where: dict[Field, str],
+        page_size: int,
+    ) -> tuple[list[StoredTicket], int | None, int]:
+        """Tickets by creation (ids count up) after ticket ``after``: a page, the next cursor, the total."""
+        self._enter("backlog")
+        matching = [
+            t
+            for t in sorted(self.tickets.values(), key=lambda t: int(t.id))
+            if (created_from is None or t.created_at >= created_from)
+            and (created_until is None or t.created_at < created_until)
+            and all(str(t.fields.get(f)) == v for f, v in where.items())
+        ]
+        rest = [t for t in matching if int(t.id) > after]
+        page = rest[:page_size]
+        more = len(rest) > page_size
+        return page, int(page[-1].id) if more else None, len(matching)
 
     def api_changes(self, after: int) -> tuple[list[str], int]:
         self._enter("changes")
