@@ -8,6 +8,10 @@ from typing import Any
 import pytest
 import requests
 from pydantic import SecretStr
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from tests.conftest import TickingClock
 from tests.specs import SpecCheck
@@ -51,6 +55,18 @@ def fake(ticking: TickingClock) -> Iterator[FakeJira]:
 @pytest.fixture
 def served(fake: FakeJira) -> Iterator[Served]:
     with Served(fake.app) as server:
+        yield server
+
+
+@pytest.fixture
+def receiver() -> Iterator[Served]:
+    """Where the fake's webhook posts: a bridge receiver that takes every delivery."""
+
+    async def hook(request: Request) -> Response:
+        await request.body()
+        return Response(status_code=204)
+
+    with Served(Starlette(routes=[Route("/webhooks/jira", hook, methods=["POST"])])) as server:
         yield server
 
 

@@ -13,6 +13,7 @@ from tests.conftest import TickingClock
 from tests.specs import SpecCheck
 from ticket_bridge.adapters.jira.adapter import JiraAdapter, plan
 from ticket_bridge.adapters.jira.fake import FakeJira, Transition, Workflow
+from ticket_bridge.adapters.serving import Served
 from ticket_bridge.bridge.adapter import Draft, Mirror
 from ticket_bridge.bridge.errors import Conflict, ParkLink, RateLimited, Transient
 from ticket_bridge.bridge.model import Due, Field, Priority, Status, Visibility
@@ -62,13 +63,16 @@ class TestJiraContract(AdapterContract):
 
     @pytest.fixture
     def harness(
-        self, fake: FakeJira, make_adapter: MakeAdapter, ticking: TickingClock
+        self, fake: FakeJira, make_adapter: MakeAdapter, ticking: TickingClock, receiver: Served
     ) -> JiraHarness:
+        """A site set up as documented: the triage workflow and an admin webhook to the bridge."""
         fake.add_project("SUP", TRIAGE)
         fake.add_account("acc-kim", "Kim Engineer", "kim@eng.example.com")
+        fake.subscribe(receiver.url + "/webhooks/jira")
         adapter = make_adapter(
             mapping=str(Path(__file__).with_name("triage.toml")),
             user_map={"kim@eng.example.com": "acc-kim"},
+            webhook_url=receiver.url + "/webhooks/jira",
         )
         return JiraHarness(fake, adapter, ticking)
 

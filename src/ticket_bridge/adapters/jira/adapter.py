@@ -3,12 +3,14 @@
 Status changes go through workflow transitions planned as a shortest path (see ``plan``); the
 correlation key is an issue property written in the create request itself, so an issue never
 exists without it; the change feed is a bounded JQL on ``updated`` at minute precision in the API
-user's time zone, with an overlapping window.
+user's time zone, with an overlapping window. The backlog pages by position (created, then id),
+not by Jira's page token alone, so a resumed backfill neither skips nor repeats an issue.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections import deque
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -18,14 +20,31 @@ from zoneinfo import ZoneInfo
 import requests
 
 from ticket_bridge.adapters.jira import adf, webhooks
-from ticket_bridge.adapters.jira.client import JiraClient
+from ticket_bridge.adapters.jira.client import JiraClient, Refusal
 from ticket_bridge.adapters.jira.config import JiraConfig
 from ticket_bridge.adapters.jira.payloads import TransitionOffer, offers
 from ticket_bridge.adapters.jira.translate import translation
 from ticket_bridge.adapters.pacing import RequestBudget
 from ticket_bridge.bridge import comments
-from ticket_bridge.bridge.adapter import Changes, Draft, Hint, Mirror, NativeComment, NativeTicket
-from ticket_bridge.bridge.errors import Conflict, NotFound, ParkLink, Transient
+from ticket_bridge.bridge.adapter import (
+    BacklogPage,
+    BacklogQuery,
+    Changes,
+    Draft,
+    Finding,
+    Hint,
+    Mirror,
+    NativeComment,
+    NativeTicket,
+    Severity,
+)
+from ticket_bridge.bridge.errors import (
+    ConfigError,
+    Conflict,
+    NotFound,
+    ParkLink,
+    RateLimited,
+)
 from ticket_bridge.bridge.mapping import TrackerMapping
 from ticket_bridge.bridge.model import Field, Json, Person, Visibility
 from ticket_bridge.bridge.translation import TableTranslation
@@ -33,8 +52,11 @@ from ticket_bridge.bridge.translation import TableTranslation
 FIELDS = (
     "summary,description,status,priority,duedate,assignee,reporter,labels,issuetype,project,updated"
 )
+BACKLOG_FIELDS = (*FIELDS.split(","), "created")
 SERVICE_DESK_INTERNAL = "sd.public.comment"
 RECONCILE_LIMIT = 50
+WEBHOOKS = "/rest/webhooks/1.0/"
+WEBHOOK_EVENTS = ("jira:issue_created", "jira:issue_updated", "comment_created", "comment_updated")
 Graph = dict[str, set[str]]
 
 
@@ -42,6 +64,52 @@ def parse_time(text: str) -> dt.datetime:
     """Jira's ``2019-02-15T19:12:08.432-0800`` (no colon in the offset) as an aware datetime."""
     fixed = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", text.replace("Z", "+00:00"))
     return dt.datetime.fromisoformat(fixed)
+
+
+def jql_minute(at: dt.datetime, zone: ZoneInfo, *, up: bool = False) -> str:
+    """A JQL date literal at or before ``at`` (at or after it with ``up``), never inside the range.
+
+    JQL reads ``"yyyy-MM-dd HH:mm"`` at minute precision in the API user's zone. A wall time the
+    zone passes twice (the autumn DST hour) may be read as either instant, so such a literal is
+    moved an hour outward. Minutes are cut in UTC: every zone in use has whole-minute offsets.
+    """
+    utc = at.astimezone(dt.UTC)
+    edge = utc.replace(second=0, microsecond=0)
+    if up and edge != utc:
+        edge += dt.timedelta(minutes=1)
+    local = edge.astimezone(zone)
+    if local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():
+        local = (edge + dt.timedelta(hours=1 if up else -1)).astimezone(zone)
+    return f"{local:%Y-%m-%d %H:%M}"
+
+
+class Position:
+    """Where a backlog stopped: the last ``created`` stamp returned and the ids returned at it.
+
+    Issues sort by ``created`` then id, and new issues are created later than any listed one, so
+    "after this position" is stable while issues are created (or deleted) between pages.
+    """
+
+    def __init__(self, created: dt.datetime, seen: Collection[str]) -> None:
+        self.created = created
+        self.seen = frozenset(seen)
+
+    @classmethod
+    def load(cls, cursor: str, tracker: str) -> Position:
+        try:
+            raw = json.loads(cursor)
+            return cls(dt.datetime.fromisoformat(raw["created"]), [str(i) for i in raw["seen"]])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ConfigError(
+                [f"{tracker}: backlog cursor {cursor[:80]!r} is not one this adapter wrote"]
+            ) from exc
+
+    def dump(self) -> str:
+        return json.dumps({"created": self.created.isoformat(), "seen": sorted(self.seen)})
+
+    def passed(self, created: dt.datetime, issue_id: str) -> bool:
+        """Whether an issue created then was already returned before this position."""
+        return created < self.created or (created == self.created and issue_id in self.seen)
 
 
 def jql_string(value: str) -> str:
@@ -91,6 +159,7 @@ class JiraAdapter:
         self._projects: dict[str, str] = {}
         self._known: dict[tuple[str, str], Graph] = {}
         self._explored: dict[tuple[str, str], set[str]] = {}
+        self._counts: dict[str, int | None] = {}
 
     @property
     def name(self) -> str:
@@ -188,6 +257,90 @@ class JiraAdapter:
             latest = max(latest, parse_time(issue["fields"]["updated"]))
         return Changes(ids=tuple(ids), cursor=latest.astimezone(dt.UTC).isoformat())
 
+    def _backlog_jql(self, query: BacklogQuery, since: dt.datetime | None, zone: ZoneInfo) -> str:
+        """The backlog's JQL without ORDER BY; bounds widened to whole minutes, never narrowed."""
+        clauses = [self._projects_clause()]
+        if since is not None:
+            clauses.append(f'created >= "{jql_minute(since, zone)}"')
+        if query.created_until is not None:
+            clauses.append(f'created < "{jql_minute(query.created_until, zone, up=True)}"')
+        if query.native and query.native.strip():
+            clauses.append(f"({query.native.strip()})")
+        return " AND ".join(clauses)
+
+    def _refused(self, query: BacklogQuery, refusal: Refusal) -> ConfigError:
+        native = " ".join((query.native or "").split())
+        what = f"the backlog filter {native!r}" if native else "the backlog query"
+        return ConfigError(
+            [
+                f"{self.name}: Jira refused {what} ({refusal.status}): {' '.join(refusal.text.split())}"
+            ]
+        )
+
+    def backlog(self, query: BacklogQuery, cursor: str | None) -> BacklogPage:
+        """One page of issues created in the range and matching ``query.native`` (JQL), oldest first.
+
+        Each call searches from the cursor's minute (JQL's precision) and drops what the cursor
+        already passed, so the cursor never expires as Jira's page token does (7 days) and
+        survives issues created or deleted meanwhile. ``total`` is Jira's approximate count of
+        the whole range, asked once per query. Jira's search lags behind writes: an issue created
+        a moment ago may be missing, so a backfill should end its range in the past.
+        """
+        position = Position.load(cursor, self.name) if cursor else None
+        zone = ZoneInfo(self.client.time_zone)
+        since = query.created_from
+        if position is not None and (since is None or position.created > since):
+            since = position.created
+        jql = self._backlog_jql(query, since, zone) + " ORDER BY created ASC, id ASC"
+        token: str | None = None
+        while True:
+            body: dict[str, Any] = {
+                "jql": jql,
+                "maxResults": self.config.page_size,
+                "fields": list(BACKLOG_FIELDS),
+                "properties": [self.config.property_key],
+            }
+            if token:
+                body["nextPageToken"] = token
+            page = self.client.request("POST", "search/jql", body=body, allow=(400,))
+            if isinstance(page, Refusal):
+                raise self._refused(query, page)
+            found: list[tuple[dt.datetime, dict[str, Any]]] = []
+            for raw in page.get("issues") or []:
+                created = parse_time(raw["fields"]["created"])
+                if query.created_from is not None and created < query.created_from:
+                    continue
+                if query.created_until is not None and created >= query.created_until:
+                    continue
+                if position is not None and position.passed(created, str(raw["id"])):
+                    continue
+                found.append((created, raw))
+            token = page.get("nextPageToken")
+            done = bool(page.get("isLast", True)) or not token
+            if found or done:
+                break
+        tickets = tuple(self._native(raw) for _, raw in found)
+        after: str | None = None
+        if not done:
+            last = found[-1][0]
+            seen = {str(raw["id"]) for created, raw in found if created == last}
+            if position is not None and position.created == last:
+                seen |= position.seen
+            after = Position(last, seen).dump()
+        return BacklogPage(tickets=tickets, cursor=after, total=self._count(query, zone))
+
+    def _count(self, query: BacklogQuery, zone: ZoneInfo) -> int | None:
+        jql = self._backlog_jql(query, query.created_from, zone)
+        if jql not in self._counts:
+            answer = self.client.request(
+                "POST", "search/approximate-count", body={"jql": jql}, allow=(400,)
+            )
+            if isinstance(answer, Refusal):
+                raise self._refused(query, answer)
+            count = answer.get("count")
+            self._counts[jql] = int(count) if isinstance(count, int) else None
+        return self._counts[jql]
+
     def find(self, correlation_key: str) -> NativeTicket | None:
         """The issue whose ``ticket-bridge`` property holds the key.
 
@@ -261,8 +414,9 @@ class JiraAdapter:
             settled = draft.attempted_at + dt.timedelta(seconds=self.config.index_lag)
             wait = (settled - self.client.clock()).total_seconds()
             if wait > 0:
-                raise Transient(
+                raise RateLimited(
                     self.name,
+                    wait,
                     f"an earlier create of {draft.correlation_key} may not be searchable yet: "
                     f"looking again in {wait:.0f}s rather than creating a second issue",
                 )
@@ -496,3 +650,238 @@ class JiraAdapter:
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> Sequence[Hint]:
         return webhooks.parse(self.name, self.config.webhook_secret, headers, body)
+
+    # -- the live site ---------------------------------------------------------------------
+
+    def inspect(self) -> Sequence[Finding]:
+        """The site against what the mapping writes: statuses, transitions, priorities, webhooks.
+
+        Only what the bridge writes must exist (``status_write``/``priority_write`` and
+        ``priority_ids``); a mapped status it only reads may be absent from a workflow.
+        """
+        findings: list[Finding] = []
+        for project in self.config.projects:
+            findings += self._inspect_project(project)
+        findings += self._inspect_priorities()
+        findings += self._inspect_webhooks()
+        return findings
+
+    def _written(self, table: Mapping[Any, str]) -> dict[str, list[str]]:
+        """Native value -> the canonical values the mapping writes as it."""
+        out: dict[str, list[str]] = {}
+        for canonical, native in table.items():
+            out.setdefault(native, []).append(str(canonical.value))
+        return out
+
+    def _inspect_project(self, project: str) -> list[Finding]:
+        source = self.translation.mapping.source
+        try:
+            types = self.client.request("GET", f"project/{project}/statuses")
+        except NotFound:
+            return [
+                Finding(
+                    severity=Severity.ERROR,
+                    subject=f"project {project}",
+                    message=f"project {project} does not exist or the API user cannot browse it: "
+                    f"fix projects of [trackers.{self.name}] or the user's project permissions",
+                )
+            ]
+        findings: list[Finding] = []
+        for status, canonical in sorted(
+            self._written(self.translation.mapping.status.write).items()
+        ):
+            lacking = [t["name"] for t in types if status not in {s["name"] for s in t["statuses"]}]
+            if lacking:
+                findings.append(
+                    Finding(
+                        severity=Severity.ERROR,
+                        subject=f"status {status!r}",
+                        message=f"project {project}: the workflow of issue type "
+                        f"{', '.join(lacking)} has no status {status!r}, which {source} writes "
+                        f"for {', '.join(canonical)}: add it there, or map those to a status it has",
+                    )
+                )
+        return findings + self._inspect_transitions(project, types)
+
+    def _inspect_transitions(self, project: str, types: list[dict[str, Any]]) -> list[Finding]:
+        """Every written status reachable from every mapped one, per workflow, by its transitions.
+
+        The workflow read needs *Administer Jira* or a project's *View workflow* permission;
+        without it (a 403, or no workflow in the answer: the spec documents no 403) the paths are
+        only found out issue by issue (``_move``), which is said as a warning, not assumed fine.
+        """
+        project_id = str(self.client.request("GET", f"project/{project}")["id"])
+        read = self.client.request(
+            "POST",
+            "workflows",
+            body={
+                "projectAndIssueTypes": [
+                    {"projectId": project_id, "issueTypeId": str(t["id"])} for t in types
+                ]
+            },
+            allow=(403,),
+        )
+        if isinstance(read, Refusal) or not read.get("workflows"):
+            answer = f"{read.status}" if isinstance(read, Refusal) else "no workflow visible to it"
+            return [
+                Finding(
+                    severity=Severity.WARNING,
+                    subject="transitions",
+                    message=f"project {project}: the API user may not read workflows ({answer}; "
+                    "needs Administer Jira or the project's View workflow permission), so paths "
+                    "between mapped statuses were not checked; a missing one parks the issue "
+                    "that needs it",
+                )
+            ]
+        names = {str(s["statusReference"]): str(s["name"]) for s in read.get("statuses") or []}
+        mapped = self.translation.mapping.status.natives()
+        needed = set(self.translation.mapping.status.write.values())
+        findings: list[Finding] = []
+        for workflow in read.get("workflows") or []:
+            present = {names.get(str(s["statusReference"]), "") for s in workflow["statuses"]}
+            graph: Graph = {s: set() for s in present}
+            for transition in workflow.get("transitions") or []:
+                to = names.get(str(transition.get("toStatusReference")))
+                if to is None or transition.get("type") == "INITIAL":
+                    continue
+                links = transition.get("links") or []
+                if transition.get("type") == "GLOBAL" or not links:
+                    sources = present - {to}
+                else:
+                    sources = {
+                        names.get(str(link.get("fromStatusReference")), "") for link in links
+                    }
+                for source in sources:
+                    graph.setdefault(source, set()).add(to)
+            for target in sorted(needed & present):
+                goal = self._targets(target) | {target}
+                stuck = sorted(
+                    s for s in mapped & present if s != target and plan(graph, s, goal) is None
+                )
+                if stuck:
+                    findings.append(
+                        Finding(
+                            severity=Severity.ERROR,
+                            subject=f"transitions to {target!r}",
+                            message=f"project {project}: workflow {workflow['name']!r} has no "
+                            f"transition path to {target!r} from {', '.join(map(repr, stuck))}: "
+                            "an issue there cannot be moved and parks; add a transition",
+                        )
+                    )
+        return findings
+
+    def _schemes(self) -> list[dict[str, Any]]:
+        schemes: list[dict[str, Any]] = []
+        start = 0
+        while True:
+            page = self.client.request(
+                "GET",
+                "priorityscheme",
+                params={"startAt": str(start), "maxResults": "50", "expand": "priorities,projects"},
+            )
+            values = page.get("values") or []
+            schemes += values
+            start += len(values)
+            if page.get("isLast", True) or not values:
+                return schemes
+
+    def _inspect_priorities(self) -> list[Finding]:
+        """Each project's priority scheme (the default one unless the project is in another)
+        holds every priority the bridge writes, with the id ``priority_ids`` says.
+
+        Schemes list 50 priorities and 50 projects inline: enough for any real scheme's
+        priorities; a project beyond the first 50 of a non-default scheme reads as default.
+        """
+        wanted = self._written(self.translation.mapping.priority.write)
+        for name in self.config.priority_ids:
+            wanted.setdefault(name, [])
+        schemes = self._schemes()
+        default = next((s for s in schemes if s.get("default") or s.get("isDefault")), None)
+        findings: list[Finding] = []
+        for project in self.config.projects:
+            scheme = next(
+                (
+                    s
+                    for s in schemes
+                    if project
+                    in {p.get("key") for p in (s.get("projects") or {}).get("values") or []}
+                ),
+                default,
+            )
+            if scheme is None:
+                continue
+            held = {
+                str(p["name"]): str(p["id"])
+                for p in (scheme.get("priorities") or {}).get("values") or []
+            }
+            for name, canonical in sorted(wanted.items()):
+                why = (
+                    f"which the mapping writes for {', '.join(canonical)}"
+                    if canonical
+                    else f"which priority_ids of [trackers.{self.name}] names"
+                )
+                if name not in held:
+                    findings.append(
+                        Finding(
+                            severity=Severity.ERROR,
+                            subject=f"priority {name!r}",
+                            message=f"project {project}: priority scheme {scheme['name']!r} has "
+                            f"no priority {name!r}, {why}: add it to the scheme, or map to one it has",
+                        )
+                    )
+                elif self.config.priority_ids.get(name, held[name]) != held[name]:
+                    findings.append(
+                        Finding(
+                            severity=Severity.ERROR,
+                            subject=f"priority {name!r}",
+                            message=f"priority_ids of [trackers.{self.name}] gives {name!r} id "
+                            f"{self.config.priority_ids[name]}, Jira's is {held[name]}: fix the id",
+                        )
+                    )
+        return findings
+
+    def _inspect_webhooks(self) -> list[Finding]:
+        """An enabled admin webhook posting issue and comment events (to ``webhook_url`` if set).
+
+        Admin webhooks (``/rest/webhooks/1.0``) are what carries the ``X-Hub-Signature`` the
+        bridge verifies; listing them needs *Administer Jira*.
+        """
+        listed = self.client.request("GET", "webhook", root=WEBHOOKS, allow=(403,))
+        if isinstance(listed, Refusal):
+            return [
+                Finding(
+                    severity=Severity.WARNING,
+                    subject="webhooks",
+                    message=f"the API user may not list webhooks ({listed.status}, needs Administer "
+                    "Jira), so whether Jira posts changes to the bridge was not checked",
+                )
+            ]
+        url = (self.config.webhook_url or "").rstrip("/")
+        hooks = [
+            h
+            for h in listed or []
+            if h.get("enabled", True) and (not url or str(h.get("url", "")).rstrip("/") == url)
+        ]
+        where = f"to {url}" if url else "(webhook_url is not set, so any URL counts)"
+        issue_hooks = [h for h in hooks if set(h.get("events") or []) & set(WEBHOOK_EVENTS[:2])]
+        if not issue_hooks:
+            return [
+                Finding(
+                    severity=Severity.WARNING,
+                    subject="webhooks",
+                    message=f"no enabled Jira webhook posts issue events {where}: changes arrive "
+                    "only by polling; register one as documented",
+                )
+            ]
+        events: set[str] = set().union(*(set(h.get("events") or []) for h in issue_hooks))
+        missing = [e for e in WEBHOOK_EVENTS if e not in events]
+        if missing:
+            return [
+                Finding(
+                    severity=Severity.WARNING,
+                    subject="webhooks",
+                    message=f"the Jira webhook {where} does not send {', '.join(missing)}: those "
+                    "changes arrive only by polling",
+                )
+            ]
+        return []

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import requests
@@ -30,6 +31,14 @@ from ticket_bridge.bridge.errors import (
 
 T = TypeVar("T")
 API = "/rest/api/3/"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """An error answer the caller asked to handle itself (``allow``): its status and Jira's words."""
+
+    status: int
+    text: str
 
 
 class PacedTransport(HTTPAdapter):
@@ -206,21 +215,35 @@ class JiraClient:
         params: Mapping[str, Any] | None = None,
         body: Any = None,
         ref: str | None = None,
+        root: str = API,
+        allow: Collection[int] = (),
     ) -> Any:
-        """One REST v3 call on the library's session, for what the library does not cover in v3."""
-        url = self.config.base_url + API + path
+        """One REST call on the library's session, for what the library does not cover in v3.
+
+        ``root`` is the API's base path (admin webhooks live outside REST v3). An error answer
+        whose status is in ``allow`` comes back as a ``Refusal`` instead of being raised, for a
+        caller that has something better to say about it than the classified error.
+        """
+        url = self.config.base_url + root + path
 
         def send() -> Any:
-            response = self.session.request(
-                method,
-                url,
-                params=params,
-                data=None if body is None else json.dumps(body),
-                headers={"Content-Type": "application/json"},
-            )
+            try:
+                response = self.session.request(
+                    method,
+                    url,
+                    params=params,
+                    data=None if body is None else json.dumps(body),
+                    headers={"Content-Type": "application/json"},
+                )
+            except JIRAError as exc:
+                status = exc.status_code
+                if isinstance(status, int) and status in allow:
+                    answer = exc.response if isinstance(exc.response, requests.Response) else None
+                    return Refusal(status, error_text(answer))
+                raise
             return response.json() if response.content else None
 
-        return self.call(f"{method} {API}{path}", send, ref=ref)
+        return self.call(f"{method} {root}{path}", send, ref=ref)
 
     @property
     def time_zone(self) -> str:

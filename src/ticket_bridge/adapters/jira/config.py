@@ -32,6 +32,10 @@ class JiraConfig(Frozen):
     email: str = Field(description="the Atlassian account the API token belongs to")
     api_token: SecretStr
     webhook_secret: SecretStr
+    webhook_url: str | None = Field(
+        default=None,
+        description="the bridge's public webhook URL for this site, which `check` looks for in Jira",
+    )
     projects: tuple[str, ...] = Field(
         default=("SUP",), min_length=1, description="project keys the change feed covers"
     )

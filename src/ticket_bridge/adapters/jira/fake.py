@@ -3,8 +3,11 @@
 Real semantics where the adapter depends on them: workflows whose statuses change only through
 transitions (``PUT /issue`` ignores ``transition`` and refuses ``status``), transition screens that
 require a resolution, ``updated`` stamps written as Jira writes them (``2019-02-15T19:12:08.432-0800``),
-``/search/jql`` with ``nextPageToken``, a search index that lags behind writes (``reconcileIssues``
-reads through it), the old ``/search`` answering 410, issue properties, comments with visibility and
+``/search/jql`` with ``nextPageToken`` and a capped page size, JQL read by ``jql`` (dates in the
+API user's zone, 400 for what it cannot read), ``approximate-count``, a search index that lags
+behind writes (``reconcileIssues`` reads through it), the old ``/search`` answering 410, the
+metadata a live check reads (project statuses, workflows with transitions, the priority scheme,
+admin webhooks listing what ``subscribe`` registered), issue properties, comments with visibility and
 the service-desk internal flag, rate limiting with ``Retry-After`` and ``X-RateLimit-Reset``, and
 webhooks signed with ``X-Hub-Signature``. People act on it through ``open_issue``/``edit``/``move``/
 ``comment``; the adapter only through HTTP.
@@ -23,7 +26,7 @@ import queue
 import re
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -35,7 +38,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from ticket_bridge.adapters.jira import adf
+from ticket_bridge.adapters.jira import adf, jql
 
 API = "/rest/api/3"
 REMOVED_SEARCH = (
@@ -52,12 +55,13 @@ CATEGORIES = {
 ISSUE_TYPES = {"Task": "10001", "Bug": "10002", "Story": "10003", "Escalation": "10004"}
 ROLES = ("Administrators", "Developers", "Service Desk Team")
 GROUPS = ("jira-administrators", "jira-software-users", "support-agents")
-DATE_LITERAL = r'"(\d{4})[/-](\d{2})[/-](\d{2})(?: (\d{2}):(\d{2}))?"'
-CHANGE_FEED = re.compile(
-    r"^project in \(([^()]*)\) AND updated >= " + DATE_LITERAL + r" ORDER BY updated ASC, key ASC$"
-)
-BY_PROPERTY = re.compile(
-    r'^project in \(([^()]*)\) AND issue\.property\[([\w.-]+)\]\.([\w]+) = "((?:[^"\\]|\\.)*)"$'
+ISSUE_EVENTS = (
+    "jira:issue_created",
+    "jira:issue_updated",
+    "jira:issue_deleted",
+    "comment_created",
+    "comment_updated",
+    "comment_deleted",
 )
 
 
@@ -185,8 +189,14 @@ class StoredIssue:
 
 @dataclass
 class Subscription:
+    """An admin webhook: where Jira posts which events (``GET /rest/webhooks/1.0/webhook`` lists it)."""
+
+    id: int
     url: str
     secret: str
+    events: tuple[str, ...] = ISSUE_EVENTS
+    name: str = "ticket-bridge"
+    enabled: bool = True
 
 
 class FakeJira:
@@ -224,6 +234,13 @@ class FakeJira:
         self._keys: dict[str, itertools.count[int]] = {}
         self._window: list[dt.datetime] = []
         self.subscriptions: list[Subscription] = []
+        self.priorities: dict[str, str] = dict(PRIORITIES)
+        """The site's priorities (name -> id), all in the one default priority scheme."""
+        self.search_page_limit = 100
+        """The most issues one search page holds whatever ``maxResults`` asks (Jira caps it)."""
+        self.admin = True
+        """Whether the API user administers Jira: workflows and admin webhooks answer 403 if not."""
+        self._webhook_ids = itertools.count(1)
         self._outbox: queue.Queue[tuple[Subscription, dict[str, str], bytes] | None] = queue.Queue()
         self._sender: threading.Thread | None = None
         self.add_project("SUP")
@@ -370,10 +387,14 @@ class FakeJira:
 
     # -- webhooks --------------------------------------------------------------------------
 
-    def subscribe(self, url: str, secret: str | None = None) -> None:
-        """Deliver every issue and comment event to ``url`` (a background thread posts them)."""
+    def subscribe(
+        self, url: str, secret: str | None = None, *, events: tuple[str, ...] = ISSUE_EVENTS
+    ) -> None:
+        """Register an admin webhook: ``events`` are posted to ``url`` by a background thread."""
         with self.lock:
-            self.subscriptions.append(Subscription(url, secret or self.webhook_secret))
+            self.subscriptions.append(
+                Subscription(next(self._webhook_ids), url, secret or self.webhook_secret, events)
+            )
             if self._sender is None:
                 self._sender = threading.Thread(
                     target=self._send_loop, daemon=True, name="fake-jira-webhooks"
@@ -471,6 +492,8 @@ class FakeJira:
             return
         payload = self._event(name, issue, comment=comment, items=items)
         for subscription in self.subscriptions:
+            if not subscription.enabled or name not in subscription.events:
+                continue
             headers, body = self.signed(payload, subscription.secret)
             self._outbox.put((subscription, headers, body))
 
@@ -491,12 +514,29 @@ class FakeJira:
         return found
 
     def _index(self, issue: StoredIssue) -> None:
-        snapshot = {
+        issue.index.append(
+            (self.clock() + dt.timedelta(seconds=self.index_lag), self._snapshot(issue))
+        )
+
+    @staticmethod
+    def _snapshot(issue: StoredIssue) -> dict[str, Any]:
+        """What the search index holds of an issue: the values JQL compares and sorts by."""
+        number = int(issue.key.rsplit("-", 1)[1])
+        return {
             "project": issue.project,
+            "key": [issue.key, issue.id],
+            "sort_key": (issue.project, number),
+            "status": issue.status,
+            "priority": issue.fields.get("priority"),
+            "issuetype": issue.issuetype,
+            "labels": list(issue.fields.get("labels") or []),
+            "assignee": issue.fields.get("assignee"),
+            "reporter": issue.reporter,
+            "summary": issue.fields.get("summary"),
+            "created": issue.created,
             "updated": issue.updated,
             "properties": copy.deepcopy(issue.properties),
         }
-        issue.index.append((self.clock() + dt.timedelta(seconds=self.index_lag), snapshot))
 
     def _touch(self, issue: StoredIssue) -> None:
         issue.updated = self.clock()
@@ -644,6 +684,10 @@ class FakeJira:
             },
         }
 
+    def _priority_id(self, name: str) -> str:
+        """An issue keeps a priority deleted from the site; its id is then one no longer listed."""
+        return self.priorities.get(name) or PRIORITIES.get(name) or "10999"
+
     def _fields_json(self, issue: StoredIssue, wanted: set[str] | None) -> dict[str, Any]:
         f = issue.fields
         project = self.projects[issue.project]
@@ -654,8 +698,8 @@ class FakeJira:
             "priority": None
             if f["priority"] is None
             else {
-                "self": f"https://fake.atlassian.net/rest/api/3/priority/{PRIORITIES[f['priority']]}",
-                "id": PRIORITIES[f["priority"]],
+                "self": f"https://fake.atlassian.net/rest/api/3/priority/{self._priority_id(f['priority'])}",
+                "id": self._priority_id(f["priority"]),
                 "name": f["priority"],
             },
             "duedate": f["duedate"],
@@ -731,6 +775,12 @@ class FakeJira:
             Route(API + "/issue/{key}/properties/{prop}", self._get_property, methods=["GET"]),
             Route(API + "/issue/{key}/properties/{prop}", self._put_property, methods=["PUT"]),
             Route(API + "/search/jql", self._search, methods=["GET", "POST"]),
+            Route(API + "/search/approximate-count", self._count, methods=["POST"]),
+            Route(API + "/project/{key}", self._get_project, methods=["GET"]),
+            Route(API + "/project/{key}/statuses", self._project_statuses, methods=["GET"]),
+            Route(API + "/workflows", self._workflows, methods=["POST"]),
+            Route(API + "/priorityscheme", self._priority_schemes, methods=["GET"]),
+            Route("/rest/webhooks/1.0/webhook", self._admin_webhooks, methods=["GET"]),
             Route(API + "/search", self._removed_search, methods=["GET", "POST"]),
             Route("/rest/api/2/search", self._removed_search, methods=["GET", "POST"]),
         ]
@@ -879,13 +929,13 @@ class FakeJira:
                     )
                 values["description"] = value
             elif name == "priority":
-                names = {v: k for k, v in PRIORITIES.items()}
+                names = {v: k for k, v in self.priorities.items()}
                 chosen = (
                     None
                     if value is None
                     else (value.get("name") if "name" in value else names.get(str(value.get("id"))))
                 )
-                if value is not None and chosen not in PRIORITIES:
+                if value is not None and chosen not in self.priorities:
                     errors["priority"] = "Specify the Priority (id or name) in the string format"
                 values["priority"] = chosen
             elif name == "duedate":
@@ -1098,38 +1148,42 @@ class FakeJira:
     async def _removed_search(self, request: Request) -> Response:
         return _error(410, [REMOVED_SEARCH])
 
-    def _query(self, jql: str) -> tuple[set[str], Callable[[dict[str, Any]], bool]]:
-        """The projects and the filter of a JQL query, for the forms the adapter sends."""
-        found = CHANGE_FEED.match(jql)
-        if found:
-            projects = {p.strip().strip('"') for p in found.group(1).split(",") if p.strip()}
-            year, month, day, hour, minute = found.groups()[1:]
-            since = dt.datetime(
-                int(year), int(month), int(day), int(hour or 0), int(minute or 0), tzinfo=self.zone
-            )
-            return projects, lambda snap: bool(snap["updated"] >= since)
-        found = BY_PROPERTY.match(jql)
-        if found:
-            projects = {p.strip().strip('"') for p in found.group(1).split(",") if p.strip()}
-            key, attribute, value = (
-                found.group(2),
-                found.group(3),
-                json.loads('"' + found.group(4) + '"'),
-            )
-            return (
-                projects,
-                lambda snap: (snap["properties"].get(key) or {}).get(attribute) == value,
-            )
-        if "project" not in jql:
-            raise JiraFault(
-                400,
-                [
-                    "Unbounded JQL queries are not allowed here. Please add a search restriction to your query."
-                ],
-            )
-        raise JiraFault(
-            400, [f"Error in the JQL Query: the fake Jira does not understand {jql!r}."]
+    def _site(self) -> jql.Site:
+        return jql.Site(
+            zone=ZoneInfo(self.me.time_zone),
+            projects=set(self.projects),
+            statuses={s for p in self.projects.values() for s in p.workflow.statuses},
+            priorities=set(self.priorities),
+            issue_types=set(ISSUE_TYPES),
         )
+
+    def _query(self, text: str) -> jql.Query:
+        """The parsed query, or Jira's 400 for what the fake (like Jira) cannot read."""
+        try:
+            return jql.parse(text, self._site())
+        except jql.JqlError as exc:
+            raise JiraFault(400, exc.messages) from None
+
+    def _hits(
+        self,
+        query: jql.Query,
+        reconcile: Collection[str] = (),
+    ) -> list[tuple[dict[str, Any], StoredIssue]]:
+        """Matching issues as the search index sees them now (``reconcile`` ids read through it)."""
+        now = self.clock()
+        hits: list[tuple[dict[str, Any], StoredIssue]] = []
+        for issue in self.issues.values():
+            if issue.id in reconcile:
+                snap: dict[str, Any] | None = self._snapshot(issue)
+            else:
+                snap = next((s for at, s in reversed(issue.index) if at <= now), None)
+            if snap is not None and query.matches(snap):
+                hits.append((snap, issue))
+        order = query.order or (jql.Sort("updated", False), jql.Sort("key", False))
+        for sort in reversed(order):
+            field = "sort_key" if sort.field == "key" else sort.field
+            hits.sort(key=lambda h: _sortable(h[0][field]), reverse=sort.descending)
+        return hits
 
     async def _search(self, request: Request) -> Response:
         if request.method == "POST":
@@ -1148,45 +1202,255 @@ class FakeJira:
             wanted, properties = self._wanted(request)
             fields = wanted or {"id"}
             reconcile = {i for raw in q.getlist("reconcileIssues") for i in raw.split(",") if i}
-        jql = str(args["jql"] or "")
+        text = str(args["jql"] or "")
         with self.lock:
-            self.searches.append(jql)
-        size = min(5000, int(args["maxResults"] or 50))
+            self.searches.append(text)
+        size = max(1, min(self.search_page_limit, int(args["maxResults"] or 50)))
         start = 0
+        digest = hashlib.sha256(text.encode()).hexdigest()[:16]
         if args["nextPageToken"]:
             try:
                 token = json.loads(base64.urlsafe_b64decode(str(args["nextPageToken"])))
                 start = int(token["at"])
-                assert token["jql"] == hashlib.sha256(jql.encode()).hexdigest()[:16]
+                assert token["jql"] == digest
             except Exception:
                 raise JiraFault(
                     400, ["The provided next page token is invalid or expired."]
                 ) from None
-        projects, matches = self._query(jql)
         with self.lock:
-            now = self.clock()
-            hits: list[tuple[dt.datetime, str, StoredIssue]] = []
-            for issue in self.issues.values():
-                if issue.id in reconcile:
-                    snap: dict[str, Any] | None = {
-                        "project": issue.project,
-                        "updated": issue.updated,
-                        "properties": issue.properties,
-                    }
-                else:
-                    snap = next((s for at, s in reversed(issue.index) if at <= now), None)
-                if snap is not None and snap["project"] in projects and matches(snap):
-                    hits.append((snap["updated"], issue.key, issue))
-            hits.sort(key=lambda h: (h[0], h[1].split("-")[0], int(h[1].split("-")[1])))
+            hits = self._hits(self._query(text), reconcile)
             page = hits[start : start + size]
             out: dict[str, Any] = {
-                "issues": [self._issue_json(i, fields, properties) for _, _, i in page],
+                "issues": [self._issue_json(i, fields, properties) for _, i in page],
                 "isLast": start + size >= len(hits),
             }
             if not out["isLast"]:
-                token = {"at": start + size, "jql": hashlib.sha256(jql.encode()).hexdigest()[:16]}
+                token = {"at": start + size, "jql": digest}
                 out["nextPageToken"] = base64.urlsafe_b64encode(json.dumps(token).encode()).decode()
             return JSONResponse(out)
+
+    async def _count(self, request: Request) -> Response:
+        body = await self._json(request)
+        if not isinstance(body, dict) or not isinstance(body.get("jql"), str):
+            raise JiraFault(400, ["The JQL query is required."])
+        with self.lock:
+            return JSONResponse({"count": len(self._hits(self._query(body["jql"])))})
+
+    # -- site metadata ---------------------------------------------------------------------
+
+    def _project(self, key: str) -> Project:
+        found = self.projects.get(key) or next(
+            (p for p in self.projects.values() if p.id == key), None
+        )
+        if found is None:
+            raise JiraFault(404, [f"No project could be found with key '{key}'."])
+        return found
+
+    def _project_json(self, project: Project) -> dict[str, Any]:
+        return {
+            "self": f"https://fake.atlassian.net/rest/api/3/project/{project.id}",
+            "id": project.id,
+            "key": project.key,
+            "name": project.key,
+            "projectTypeKey": "service_desk" if project.service_desk else "software",
+            "simplified": False,
+            "style": "classic",
+            "isPrivate": False,
+        }
+
+    async def _get_project(self, request: Request) -> Response:
+        with self.lock:
+            return JSONResponse(self._project_json(self._project(request.path_params["key"])))
+
+    async def _project_statuses(self, request: Request) -> Response:
+        """Every issue type shares the project's one workflow here (Jira allows one per type)."""
+        with self.lock:
+            project = self._project(request.path_params["key"])
+            workflow = project.workflow
+            statuses = [self._status_details(workflow, name) for name in workflow.statuses]
+            return JSONResponse(
+                [
+                    {
+                        "self": f"https://fake.atlassian.net/rest/api/3/issueType/{type_id}",
+                        "id": type_id,
+                        "name": name,
+                        "subtask": False,
+                        "statuses": statuses,
+                    }
+                    for name, type_id in ISSUE_TYPES.items()
+                ]
+            )
+
+    async def _workflows(self, request: Request) -> Response:
+        """Bulk get workflows by project and issue type, with statuses and transitions.
+
+        It needs *Administer Jira* (or project workflow permissions); the spec gives no 403 for
+        it, so a user without them is answered as one who can see no workflow: an empty list.
+        """
+        body = await self._json(request)
+        if not isinstance(body, dict):
+            raise JiraFault(400, ["The request body must be an object."])
+        if not self.admin:
+            return JSONResponse({"statuses": [], "workflows": []})
+        with self.lock:
+            chosen: dict[str, Workflow] = {}
+            for pair in body.get("projectAndIssueTypes") or []:
+                project = self._project(str(pair.get("projectId")))
+                chosen[project.workflow.name] = project.workflow
+            for name in body.get("workflowNames") or []:
+                for project in self.projects.values():
+                    if project.workflow.name == name:
+                        chosen[name] = project.workflow
+            statuses: dict[str, dict[str, Any]] = {}
+            workflows = []
+            for workflow in chosen.values():
+                for name, category in workflow.statuses.items():
+                    statuses[workflow.status_id(name)] = {
+                        "id": workflow.status_id(name),
+                        "name": name,
+                        "statusCategory": {
+                            "new": "TODO",
+                            "indeterminate": "IN_PROGRESS",
+                            "done": "DONE",
+                        }[category],
+                        "statusReference": workflow.status_id(name),
+                        "scope": {"type": "GLOBAL"},
+                        "description": "",
+                    }
+                workflows.append(self._workflow_json(workflow))
+            return JSONResponse({"statuses": list(statuses.values()), "workflows": workflows})
+
+    @staticmethod
+    def _workflow_json(workflow: Workflow) -> dict[str, Any]:
+        transitions: list[dict[str, Any]] = [
+            {
+                "id": "1",
+                "name": "Create",
+                "type": "INITIAL",
+                "toStatusReference": workflow.status_id(workflow.initial),
+                "links": [],
+                "description": "",
+                "properties": {},
+            }
+        ]
+        for t in workflow.transitions:
+            transitions.append(
+                {
+                    "id": t.id,
+                    "name": t.name,
+                    "type": "DIRECTED" if t.sources else "GLOBAL",
+                    "toStatusReference": workflow.status_id(t.to),
+                    "links": [
+                        {"fromStatusReference": workflow.status_id(s), "fromPort": 0, "toPort": 0}
+                        for s in t.sources
+                    ],
+                    "description": "",
+                    "properties": {},
+                }
+            )
+        return {
+            "id": hashlib.sha256(workflow.name.encode()).hexdigest()[:32],
+            "name": workflow.name,
+            "description": "",
+            "isEditable": True,
+            "scope": {"type": "GLOBAL"},
+            "statuses": [
+                {"statusReference": workflow.status_id(name), "deprecated": False, "properties": {}}
+                for name in workflow.statuses
+            ],
+            "transitions": transitions,
+        }
+
+    async def _priority_schemes(self, request: Request) -> Response:
+        """One scheme, the default: every project uses it, holding every priority of the site."""
+        expand = request.query_params.get("expand", "").split(",")
+        try:
+            start = int(request.query_params.get("startAt", "0"))
+            size = int(request.query_params.get("maxResults", "50"))
+        except ValueError:
+            raise JiraFault(400, ["startAt and maxResults must be numbers."]) from None
+        with self.lock:
+            scheme: dict[str, Any] = {
+                "id": "1",
+                "name": "Default Priority Scheme",
+                "description": "This is the default scheme used by all new and unassigned projects",
+                "default": True,
+                "defaultPriorityId": self.priorities.get("Medium")
+                or next(iter(self.priorities.values()), ""),
+                "self": "https://fake.atlassian.net/rest/api/3/priorityscheme/1",
+            }
+            if "priorities" in expand:
+                values = [
+                    {
+                        "id": priority_id,
+                        "name": name,
+                        "description": "",
+                        "iconUrl": f"/images/icons/priorities/{name.lower()}.svg",
+                        "isDefault": name == "Medium",
+                        "statusColor": "#707070",
+                        "sequence": str(n),
+                    }
+                    for n, (name, priority_id) in enumerate(self.priorities.items(), 1)
+                ]
+                scheme["priorities"] = _page(values, 0, 50)
+            if "projects" in expand:
+                scheme["projects"] = _page(
+                    [
+                        {
+                            k: v
+                            for k, v in self._project_json(p).items()
+                            if k not in ("style", "isPrivate")
+                        }
+                        for p in self.projects.values()
+                    ],
+                    0,
+                    50,
+                )
+            return JSONResponse(_page([scheme], start, size))
+
+    async def _admin_webhooks(self, request: Request) -> Response:
+        if not self.admin:
+            return Response(
+                "Only Jira administrators can list webhooks.",
+                status_code=403,
+                media_type="text/plain",
+            )
+        with self.lock:
+            return JSONResponse(
+                [
+                    {
+                        "name": s.name,
+                        "url": s.url,
+                        "events": list(s.events),
+                        "filters": {"issue-related-events-section": ""},
+                        "excludeBody": False,
+                        "enabled": s.enabled,
+                        "self": f"https://fake.atlassian.net/rest/webhooks/1.0/webhook/{s.id}",
+                        "lastUpdatedUser": self.me.account_id,
+                        "lastUpdatedDisplayName": self.me.name,
+                        "lastUpdated": 1_700_000_000_000,
+                    }
+                    for s in self.subscriptions
+                ]
+            )
+
+
+def _page(values: list[Any], start: int, size: int) -> dict[str, Any]:
+    """Jira's offset page (``PageBean``)."""
+    return {
+        "startAt": start,
+        "maxResults": size,
+        "total": len(values),
+        "isLast": start + size >= len(values),
+        "values": values[start : start + size],
+    }
+
+
+def _sortable(value: Any) -> Any:
+    """Sort keys that never compare None with a value (Jira sorts empty values last)."""
+    if isinstance(value, list):
+        value = value[0] if value else None
+    return (value is None, value if value is not None else 0)
 
 
 def _text(value: Any) -> str | None:
