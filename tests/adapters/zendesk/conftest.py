@@ -19,7 +19,11 @@ from ticket_bridge.bridge.mapping import load_mapping
 
 
 class ZendeskHarness:
-    """The adapter, the fake it talks to, and a person acting in Zendesk (time passes as they act)."""
+    """The adapter, the fake it talks to, and a person acting in Zendesk (time passes as they act).
+
+    The account is set up as the README says: a webhook to the bridge's URL (the fake's own
+    server stands in for it, answering 404), subscribed to ticket events.
+    """
 
     def __init__(self, served: Served, fake: FakeZendesk, clock: TickingClock, **config: Any):
         self.fake = fake
@@ -33,10 +37,14 @@ class ZendeskHarness:
             "oauth_client_id": fake.client_id,
             "oauth_client_secret": fake.client_secret,
         }
+        self.webhook_url = f"{served.url}/webhooks/zendesk"
+        if config.get("webhook_url", self.webhook_url) == self.webhook_url:
+            fake.subscribe(self.webhook_url)
         settings: dict[str, Any] = {
             "subdomain": fake.subdomain,
             "base_url": served.url,
             "webhook_secret": fake.webhook_secret,
+            "webhook_url": self.webhook_url,
             "time_zone": "Europe/Berlin",
             **auth,
             **config,

@@ -6,8 +6,12 @@ The vendor document describes success responses only, names only Basic auth, mar
 field nullable, requires ``start_time`` even on a cursor request and describes a ticket's
 ``custom_fields`` on update with the field-definition schema; real Zendesk answers errors
 as ``{"error": ..., "description": ..., "details": ...}``, accepts OAuth bearer tokens, returns
-``null`` for unset ticket fields and takes ``cursor`` alone. Each such addition is listed in
-``info.x-additions`` so a reader can tell vendor text from ours.
+``null`` for unset ticket fields and takes ``cursor`` alone. The List Search Results and Export
+Search Results operations leave out their paging parameters (``page``/``per_page``,
+``page[after]``), which their own descriptions name, and the webhooks API (``/api/v2/webhooks``) has
+a separate vendor document not copied here: it is described from developer.zendesk.com's
+webhooks reference. Each such addition is listed in ``info.x-additions`` so a reader can tell
+vendor text from ours.
 """
 
 from __future__ import annotations
@@ -29,6 +33,11 @@ OPERATIONS = [
     "GET /api/v2/users/search",
     "GET /api/v2/users/{user_id}",
     "GET /api/v2/custom_statuses",
+    "GET /api/v2/search",
+    "GET /api/v2/search/count",
+    "GET /api/v2/search/export",
+    "GET /api/v2/ticket_fields/{ticket_field_id}",
+    "GET /api/v2/triggers",
 ]
 NULLABLE = (
     "assignee_id",
@@ -113,6 +122,78 @@ TOKEN_GRANT: dict[str, Any] = {
 }
 
 
+def _query(name: str, kind: str, description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "description": description, "schema": {"type": kind}}
+
+
+CURSOR_META: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "has_more": {"type": "boolean"},
+        "after_cursor": {"type": "string", "nullable": True},
+        "before_cursor": {"type": "string", "nullable": True},
+    },
+}
+CURSOR_LINKS: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "next": {"type": "string", "nullable": True},
+        "prev": {"type": "string", "nullable": True},
+    },
+}
+WEBHOOK: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "name", "status", "endpoint", "http_method", "request_format"],
+    "properties": {
+        "id": {"type": "string"},
+        "name": {"type": "string"},
+        "description": {"type": "string"},
+        "status": {"type": "string", "enum": ["active", "inactive"]},
+        "subscriptions": {"type": "array", "items": {"type": "string"}},
+        "endpoint": {"type": "string"},
+        "http_method": {"type": "string", "enum": ["GET", "POST", "PUT", "PATCH", "DELETE"]},
+        "request_format": {"type": "string", "enum": ["json", "xml", "form_encoded"]},
+        "authentication": {"type": "object"},
+        "created_at": {"type": "string", "format": "date-time"},
+        "created_by": {"type": "string"},
+        "updated_at": {"type": "string", "format": "date-time"},
+        "updated_by": {"type": "string"},
+    },
+}
+WEBHOOKS: dict[str, Any] = {
+    "get": {
+        "operationId": "ListWebhooks",
+        "summary": "List Webhooks (developer.zendesk.com/api-reference/webhooks/webhooks-api/)",
+        "parameters": [
+            _query("filter[name_contains]", "string", "Webhooks whose name contains this"),
+            _query("filter[status]", "string", "active or inactive"),
+            _query("page[after]", "string", "Cursor of the next page"),
+            _query("page[before]", "string", "Cursor of the previous page"),
+            _query("page[size]", "integer", "Webhooks per page (at most 100)"),
+            _query("sort", "string", "name or status, - for descending"),
+        ],
+        "responses": {
+            "200": {
+                "description": "Success response",
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "webhooks": {"type": "array", "items": WEBHOOK},
+                                "meta": CURSOR_META,
+                                "links": CURSOR_LINKS,
+                            },
+                        }
+                    }
+                },
+            },
+            "default": ERROR,
+        },
+    }
+}
+
+
 def extend(spec: dict[str, Any]) -> dict[str, Any]:
     for item in spec["paths"].values():
         for parameter in item.get("parameters", []):
@@ -131,6 +212,12 @@ def extend(spec: dict[str, Any]) -> dict[str, Any]:
         "type": "object",
         "properties": {"id": {"type": "integer"}, "value": {}},
     }
+    search = spec["paths"]["/api/v2/search"]["get"]["parameters"]
+    search.append(_query("page", "integer", "Offset page number (results stop at 1,000)"))
+    search.append(_query("per_page", "integer", "Results per page (at most 100)"))
+    export = spec["paths"]["/api/v2/search/export"]["get"]["parameters"]
+    export.append(_query("page[after]", "string", "meta.after_cursor of the previous page"))
+    spec["paths"]["/api/v2/webhooks"] = WEBHOOKS
     spec["paths"]["/oauth/tokens"] = TOKEN_GRANT
     spec["components"]["securitySchemes"]["bearerAuth"] = {"type": "http", "scheme": "bearer"}
     spec["security"] = [{"basicAuth": []}, {"bearerAuth": []}]
@@ -141,6 +228,10 @@ def extend(spec: dict[str, Any]) -> dict[str, Any]:
         "TicketUpdateInput.custom_fields items are {id, value} (the vendor file names the "
         "field-definition schema, which no ticket update sends)",
         "POST /oauth/tokens (the OAuth grant endpoint, outside /api/v2)",
+        "GET /api/v2/search: page and per_page (offset pagination, named in its description)",
+        "GET /api/v2/search/export: page[after] (cursor pagination, named in its description)",
+        "GET /api/v2/webhooks (the webhooks API has its own vendor document; shape from "
+        "developer.zendesk.com/api-reference/webhooks/webhooks-api/)",
         "bearerAuth security scheme (OAuth access tokens)",
     ]
     return spec

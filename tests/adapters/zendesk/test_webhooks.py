@@ -123,3 +123,12 @@ def test_the_fake_signs_exactly_as_zendesk_documents(zd: FakeZendesk) -> None:
         hmac.new(b"fake-webhook-secret", stamp.encode() + body, hashlib.sha256).digest()
     ).decode()
     assert headers["X-Zendesk-Webhook-Signature"] == expected
+
+
+@pytest.mark.parametrize("value", ["³", "١٢", "12a", "", True])
+def test_a_ticket_id_is_ascii_digits_only(value: object) -> None:
+    from ticket_bridge.adapters.zendesk import webhooks as zendesk_webhooks
+    from ticket_bridge.bridge.errors import WebhookRejected as Rejected
+
+    with pytest.raises(Rejected, match="is not a ticket id"):
+        zendesk_webhooks._id("zendesk", value, "ticket_id")

@@ -22,21 +22,51 @@ Choices a Zendesk admin should know about:
   writing one parks the link with that reason (``config.check`` says it up front).
 - Comments: Zendesk cannot edit one; update_comment() adds the edited mirror as a new comment
   with the same marker. The 5,000-comments-per-ticket limit parks the link.
+- Backlog: keyset paging over the search index. Each page is page 1 of List Search Results for
+  ``type:ticket created>=L [created<U] <native>`` sorted by ``created_at`` ascending, and the
+  cursor is just ``L`` (plus a fingerprint of the query). A full page drops its last created
+  second (it may continue past the page) and the next page starts at that second; so the
+  cursor never expires, never needs offset paging (the 1,000-result cap never applies), and
+  a ticket created meanwhile sorts after it. When a whole page shares one second (an import),
+  that second is read completely through Export Search Results, whose order does not matter
+  then (Zendesk documents it as "ordered by created_at" and its own example cursor says
+  newest first) and whose one-hour cursor never outlives the call. The search index lags
+  writes by a little: tickets created in the last minutes may show up only on a later run;
+  the change feed has them anyway.
+- Inspect: statuses, priorities and types the mapping names against the account, the due date
+  field, and a webhook to the bridge (with a trigger that notifies it, unless it subscribes to
+  ticket events itself).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
+import hashlib
+import json
+import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 
 from ticket_bridge.adapters.pacing import RequestBudget
 from ticket_bridge.adapters.zendesk import webhooks
-from ticket_bridge.adapters.zendesk.client import ClosedTicket, CommentLimit, ZendeskClient
+from ticket_bridge.adapters.zendesk.client import (
+    BadQuery,
+    ClosedTicket,
+    CommentLimit,
+    ZendeskClient,
+)
 from ticket_bridge.adapters.zendesk.config import ZendeskConfig
-from ticket_bridge.adapters.zendesk.payloads import UpdateBody, ZCustomStatus, ZTicket, ZUser
+from ticket_bridge.adapters.zendesk.payloads import (
+    UpdateBody,
+    ZCustomStatus,
+    ZTicket,
+    ZUser,
+    ZWebhook,
+)
 from ticket_bridge.adapters.zendesk.translate import (
     SYSTEM_STATUSES,
     date_field_to_due_at,
@@ -46,11 +76,30 @@ from ticket_bridge.adapters.zendesk.translate import (
     translation,
 )
 from ticket_bridge.bridge import comments
-from ticket_bridge.bridge.adapter import Changes, Draft, Hint, Mirror, NativeComment, NativeTicket
-from ticket_bridge.bridge.errors import ParkLink
+from ticket_bridge.bridge.adapter import (
+    BacklogPage,
+    BacklogQuery,
+    Changes,
+    Draft,
+    Finding,
+    Hint,
+    Mirror,
+    NativeComment,
+    NativeTicket,
+    Severity,
+)
+from ticket_bridge.bridge.errors import ConfigError, NotFound, ParkLink, Permanent
 from ticket_bridge.bridge.mapping import TrackerMapping
 from ticket_bridge.bridge.model import Field, Json, Person, Visibility
 from ticket_bridge.bridge.translation import TableTranslation
+
+T = TypeVar("T")
+PRIORITIES = ("urgent", "high", "normal", "low")
+TICKET_TYPES = ("problem", "incident", "question", "task")
+TICKET_EVENTS = "zen:event-type:ticket."
+SECOND = dt.timedelta(seconds=1)
+# Terms the backlog owns: its type, and its order (oldest created first).
+RESERVED = re.compile(r"(?:^|\s)-?(type|order_by|sort)\s*[:<>=]", re.IGNORECASE)
 
 
 def _utcnow() -> dt.datetime:
@@ -79,6 +128,7 @@ class ZendeskAdapter:
         self.client = ZendeskClient(
             name, config, session=session, budget=budget, export_budget=export_budget
         )
+        self._mapping = mapping
         self._translation = translation(name, mapping, config.zone)
         self._custom: dict[int, ZCustomStatus] | None = None
         self._emails: dict[int, ZUser] = {}
@@ -134,6 +184,227 @@ class ZendeskAdapter:
             page = self.client.export(cursor=page.after_cursor)
             ids.extend(str(t.id) for t in page.tickets)
         return Changes(ids=tuple(dict.fromkeys(ids)), cursor=page.after_cursor or cursor or "")
+
+    def backlog(self, query: BacklogQuery, cursor: str | None) -> BacklogPage:
+        """Oldest created first, keyset-paged on ``created_at`` (see the module docstring)."""
+        native = self._native_terms(query.native)
+        first = _whole_second_up(query.created_from)
+        until = _whole_second_up(query.created_until)
+        fingerprint = _fingerprint(first, until, native)
+        start = first if cursor is None else self._resume(cursor, fingerprint)
+        size = self.config.backlog_page_size
+        found = self._searching(
+            lambda: self.client.search(_search(start, until, native, typed=True), per_page=size),
+            native,
+        )
+        total = self._searching(
+            lambda: self.client.search_count(_search(first, until, native, typed=True)), native
+        )
+        tickets = list(found.results)
+        if len(tickets) < size and found.next_page is None:
+            tickets.sort(key=lambda t: (self._created(t), t.id))
+            return BacklogPage(tickets=self._natives(tickets), cursor=None, total=total)
+        last = self._created(tickets[-1])
+        if self._created(tickets[0]) == last:
+            tickets = self._one_second(last, native)
+            after = last + SECOND
+        else:
+            # Zendesk leaves the order within a second open: ids rise with creation.
+            tickets = sorted(
+                (t for t in tickets if self._created(t) < last),
+                key=lambda t: (self._created(t), t.id),
+            )
+            after = last
+        return BacklogPage(
+            tickets=self._natives(tickets), cursor=_cursor(after, fingerprint), total=total
+        )
+
+    def _one_second(self, second: dt.datetime, native: str) -> list[ZTicket]:
+        """Every ticket created in ``second``, by id, through the export (no 1,000 cap).
+
+        An export cursor lasts an hour; should one expire mid-second (a very slow rate budget),
+        the second is exported again and de-duplicated by id.
+        """
+        query = _search(second, second + SECOND, native, typed=False)
+        size = self.config.backlog_page_size
+        found: dict[int, ZTicket] = {}
+        after: str | None = None
+        restarted = False
+        while True:
+            try:
+                page = self.client.search_export(query, size=size, after=after)
+            except BadQuery:
+                if after is None or restarted:
+                    raise
+                after, restarted = None, True
+                continue
+            found.update((t.id, t) for t in page.results)
+            if not page.meta.has_more or not page.meta.after_cursor:
+                return sorted(found.values(), key=lambda t: t.id)
+            after = page.meta.after_cursor
+
+    def _searching(self, call: Callable[[], T], native: str) -> T:
+        """A query Zendesk refuses is bad configuration, said in one line."""
+        try:
+            return call()
+        except BadQuery as exc:
+            given = f" with the filter {native!r}" if native else ""
+            raise ConfigError(
+                [
+                    f"{self.name}: Zendesk refused the backlog search{given} "
+                    f"({exc.status}): {_one_line(exc.reason)}"
+                ]
+            ) from exc
+
+    def _native_terms(self, native: str | None) -> str:
+        text = " ".join((native or "").split())
+        reserved = RESERVED.search(text)
+        if reserved:
+            raise ConfigError(
+                [
+                    f"{self.name}: the backlog filter {text!r} names {reserved.group(1)}: the "
+                    "backlog sets the type (tickets) and the order (oldest created first) itself"
+                ]
+            )
+        return text
+
+    def _resume(self, cursor: str, fingerprint: str) -> dt.datetime:
+        try:
+            held = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+            after = dt.datetime.fromisoformat(held["after"])
+            matches = held["query"] == fingerprint and after.tzinfo is not None
+        except (ValueError, KeyError, TypeError, binascii.Error):
+            matches = False
+        if not matches:
+            raise ConfigError(
+                [
+                    f"{self.name}: the backlog cursor {cursor[:40]!r} is not one this query "
+                    "returned: resume with the same query, or start without a cursor"
+                ]
+            )
+        return after
+
+    def _created(self, ticket: ZTicket) -> dt.datetime:
+        if ticket.created_at is None:
+            raise Permanent(self.name, f"search result {ticket.id} has no created_at")
+        return ticket.created_at.astimezone(dt.UTC).replace(microsecond=0)
+
+    def _natives(self, tickets: Sequence[ZTicket]) -> tuple[NativeTicket, ...]:
+        return tuple(self._native(t) for t in tickets)
+
+    # -- inspect ---------------------------------------------------------------------------
+
+    def inspect(self) -> Sequence[Finding]:
+        return [*self._status_findings(), *self._field_findings(), *self._webhook_findings()]
+
+    def _status_findings(self) -> list[Finding]:
+        """The mapping must cover every status a ticket can hold here, and name no other."""
+        source = self._mapping.source
+        live = self.live_statuses()
+        named = self._mapping.status.natives()
+        findings = [
+            Finding(
+                severity=Severity.ERROR,
+                subject=f"status {status!r}",
+                message=f"the mapping {source} names the status {status!r}, which this Zendesk "
+                "account does not have (or not as an active custom status): writing it fails",
+            )
+            for status in sorted(named - set(live))
+        ]
+        findings += [
+            Finding(
+                severity=Severity.ERROR,
+                subject=f"status {status!r}",
+                message=f"this Zendesk account has the status {status!r}, which the mapping "
+                f"{source} does not name: tickets in it cannot be read and park",
+            )
+            for status in live
+            if status not in named
+        ]
+        findings += [
+            Finding(
+                severity=Severity.ERROR,
+                subject=f"priority {priority!r}",
+                message=f"the mapping {source} names the priority {priority!r}; Zendesk has "
+                f"only {', '.join(PRIORITIES)}",
+            )
+            for priority in sorted(self._mapping.priority.natives() - set(PRIORITIES))
+        ]
+        kinds = {*self._mapping.kinds, *self._mapping.kind_write.values()}
+        findings += [
+            Finding(
+                severity=Severity.ERROR,
+                subject=f"type {kind!r}",
+                message=f"the mapping {source} names the ticket type {kind!r}; Zendesk has "
+                f"only {', '.join(TICKET_TYPES)}",
+            )
+            for kind in sorted(kinds - set(TICKET_TYPES))
+        ]
+        return findings
+
+    def _field_findings(self) -> list[Finding]:
+        field_id = self.config.due_field_id
+        if field_id is None:
+            return []
+        subject = f"due_field_id {field_id}"
+        try:
+            field = self.client.ticket_field(field_id)
+        except NotFound:
+            return [
+                Finding(
+                    severity=Severity.ERROR,
+                    subject=subject,
+                    message=f"this Zendesk account has no ticket field {field_id}: due dates of "
+                    "tickets that are not tasks cannot sync",
+                )
+            ]
+        if field.type != "date":
+            problem = f"is a {field.type} field, not a date field"
+        elif not field.active:
+            problem = "is inactive"
+        else:
+            return []
+        return [
+            Finding(
+                severity=Severity.ERROR,
+                subject=subject,
+                message=f"the ticket field {field_id} ({field.title!r}) {problem}: due dates of "
+                "tickets that are not tasks cannot sync",
+            )
+        ]
+
+    def _webhook_findings(self) -> list[Finding]:
+        """An active webhook to the bridge, and, unless it subscribes to ticket events, an
+        active trigger notifying it: without them changes arrive only by polling."""
+        url = self.config.webhook_url
+        hooks = [w for w in self.client.webhooks() if w.status == "active"]
+        if url is not None:
+            hooks = [w for w in hooks if _same_url(w.endpoint, url)]
+        if not hooks:
+            where = f"pointing at {url}" if url else "at all"
+            return [
+                Finding(
+                    severity=Severity.WARNING,
+                    subject="webhook",
+                    message=f"this Zendesk account has no active webhook {where}: changes "
+                    "arrive only when the change feed is polled",
+                )
+            ]
+        if any(_on_ticket_events(w) for w in hooks):
+            return []
+        called = set().union(*(t.notifies() for t in self.client.triggers()))
+        if any(w.id in called for w in hooks):
+            return []
+        names = ", ".join(f"{w.name or w.id} ({w.id})" for w in hooks)
+        return [
+            Finding(
+                severity=Severity.WARNING,
+                subject="trigger",
+                message=f"no active trigger notifies the webhook {names}: add a trigger "
+                '"Ticket is Created or Updated" with the action "Notify active webhook" and '
+                "the bridge's body; until then changes arrive only by polling",
+            )
+        ]
 
     def find(self, correlation_key: str) -> NativeTicket | None:
         found = self.client.tickets_by_external_id(correlation_key)
@@ -378,3 +649,47 @@ class ZendeskAdapter:
                 )
             self._user_ids[key] = found[0].id
         return self._user_ids[key]
+
+
+def _whole_second_up(at: dt.datetime | None) -> dt.datetime | None:
+    """Zendesk keeps whole seconds: a bound inside a second excludes the tickets stamped with it."""
+    if at is None:
+        return None
+    at = at.astimezone(dt.UTC)
+    whole = at.replace(microsecond=0)
+    return whole if whole == at else whole + SECOND
+
+
+def _search(
+    start: dt.datetime | None, until: dt.datetime | None, native: str, *, typed: bool
+) -> str:
+    terms = ["type:ticket"] if typed else []
+    if start is not None:
+        terms.append(f"created>={zendesk_stamp(start)}")
+    if until is not None:
+        terms.append(f"created<{zendesk_stamp(until)}")
+    if native:
+        terms.append(native)
+    return " ".join(terms)
+
+
+def _fingerprint(start: dt.datetime | None, until: dt.datetime | None, native: str) -> str:
+    text = _search(start, until, native, typed=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _cursor(after: dt.datetime, fingerprint: str) -> str:
+    held = {"after": zendesk_stamp(after).replace("Z", "+00:00"), "query": fingerprint}
+    return base64.urlsafe_b64encode(json.dumps(held).encode()).decode()
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _same_url(left: str, right: str) -> bool:
+    return left.rstrip("/") == right.rstrip("/")
+
+
+def _on_ticket_events(webhook: ZWebhook) -> bool:
+    return any(s.startswith(TICKET_EVENTS) for s in webhook.subscriptions)

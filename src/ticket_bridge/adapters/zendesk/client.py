@@ -22,7 +22,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import requests
 from pydantic import ValidationError
@@ -38,14 +38,23 @@ from ticket_bridge.adapters.zendesk.payloads import (
     ErrorBody,
     ExportPage,
     Payload,
+    SearchCount,
+    SearchExportPage,
+    SearchPage,
+    TicketFieldBody,
     TicketList,
     TokenGrant,
+    TriggerList,
     UpdateBody,
     UserList,
+    WebhookPage,
     ZComment,
     ZCustomStatus,
     ZTicket,
+    ZTicketField,
+    ZTrigger,
     ZUser,
+    ZWebhook,
 )
 from ticket_bridge.bridge.errors import (
     BridgeError,
@@ -68,6 +77,15 @@ class ClosedTicket(Permanent):
 
 class CommentLimit(Permanent):
     """The ticket holds as many comments as Zendesk allows (5,000)."""
+
+
+class BadQuery(Permanent):
+    """Zendesk refused a search query (400/422): the query is wrong, not the tracker."""
+
+    def __init__(self, tracker: str, message: str, *, status: int, reason: str) -> None:
+        super().__init__(tracker, message)
+        self.status = status
+        self.reason = reason
 
 
 class _Throttled(Exception):
@@ -203,6 +221,60 @@ class ZendeskClient:
         body = {"custom_statuses": [status.to_dict() for status in found]}
         return self._parse(CustomStatusList, body, "GET", path).custom_statuses
 
+    def search(self, query: str, *, per_page: int) -> SearchPage:
+        """Page 1 of List Search Results, oldest created first (the only page a caller needs
+        when it moves the query's lower bound instead of paging, so the 1,000 cap never bites)."""
+        path = "/api/v2/search"
+        params = {
+            "query": query,
+            "sort_by": "created_at",
+            "sort_order": "asc",
+            "per_page": str(per_page),
+        }
+        return self._parse(SearchPage, self.request("GET", path, params=params), "GET", path)
+
+    def search_count(self, query: str) -> int:
+        path = "/api/v2/search/count"
+        body = self.request("GET", path, params={"query": query})
+        return self._parse(SearchCount, body, "GET", path).count
+
+    def search_export(self, query: str, *, size: int, after: str | None) -> SearchExportPage:
+        """One page of Export Search Results (tickets; no ``type:`` in the query, Zendesk refuses it)."""
+        path = "/api/v2/search/export"
+        params = {"query": query, "filter[type]": "ticket", "page[size]": str(size)}
+        if after:
+            params["page[after]"] = after
+        body = self.request("GET", path, params=params)
+        return self._parse(SearchExportPage, body, "GET", path)
+
+    def ticket_field(self, field_id: int) -> ZTicketField:
+        path = f"/api/v2/ticket_fields/{field_id}"
+        return self._parse(TicketFieldBody, self.request("GET", path), "GET", path).ticket_field
+
+    def webhooks(self) -> tuple[ZWebhook, ...]:
+        """Every webhook of the account (an admin's view), following cursor pages."""
+        path = "/api/v2/webhooks"
+        params: dict[str, str] = {"page[size]": "100"}
+        found: list[ZWebhook] = []
+        while True:
+            page = self._parse(WebhookPage, self.request("GET", path, params=params), "GET", path)
+            found.extend(page.webhooks)
+            if not page.meta.has_more or not page.meta.after_cursor:
+                return tuple(found)
+            params = {**params, "page[after]": page.meta.after_cursor}
+
+    def triggers(self) -> tuple[ZTrigger, ...]:
+        """The active ticket triggers, following ``next_page`` (offset pages)."""
+        path = "/api/v2/triggers"
+        params: dict[str, str] = {"active": "true"}
+        found: list[ZTrigger] = []
+        while True:
+            page = self._parse(TriggerList, self.request("GET", path, params=params), "GET", path)
+            found.extend(page.triggers)
+            if not page.next_page:
+                return tuple(found)
+            params = dict(parse_qsl(urlsplit(page.next_page).query))
+
     # -- the one way out, and the one place statuses are classified -------------------------
 
     def request(
@@ -298,6 +370,10 @@ class ZendeskClient:
             )
         if status >= 500:
             return Transient(self.tracker, f"{where} answered {status}: {text}", ref=ref)
+        if status in (400, 422) and path.startswith("/api/v2/search"):
+            return BadQuery(
+                self.tracker, f"{where} answered {status}: {text}", status=status, reason=text
+            )
         if status == 422 and CLOSED in text:
             return ClosedTicket(self.tracker, f"{where} answered 422: {text}", ref=ref)
         if status == 422 and COMMENT_LIMIT in text:

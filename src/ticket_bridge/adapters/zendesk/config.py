@@ -39,6 +39,9 @@ class ZendeskConfig(Frozen):
     oauth_access_token: SecretStr | None = None
     oauth_scope: str = "read write"
     webhook_secret: SecretStr
+    webhook_url: str | None = None
+    """The bridge's public webhook URL (``https://…/webhooks/NAME``): ``inspect`` then looks for a
+    webhook pointing exactly there; without it, any active webhook counts."""
     time_zone: ZoneName = "UTC"
     """The business time zone: a calendar due date is written as noon there."""
     due_field_id: int | None = None
@@ -50,6 +53,8 @@ class ZendeskConfig(Frozen):
     incremental_per_minute: int = Field(default=10, ge=1)
     timeout: float = Field(default=30.0, gt=0)
     first_poll_lookback: int = Field(default=3600, ge=60)
+    backlog_page_size: int = Field(default=100, ge=1, le=100)
+    """Tickets a backlog page asks for (Zendesk's search pages hold at most 100)."""
     """Seconds before now that the first poll of the change feed starts from."""
 
     @model_validator(mode="after")

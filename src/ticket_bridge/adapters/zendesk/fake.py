@@ -9,7 +9,11 @@ it); ``safe_update`` with a stale ``updated_stamp`` is a 409; the cursor export 
 changed in the last minute and allows 10 requests a minute; at most 30 updates of one ticket in
 10 minutes; 429s carry ``Retry-After``; OAuth access tokens expire and rotate on refresh; API
 tokens are accepted until Zendesk retires them (2027-04-30). Webhook deliveries are signed as
-Zendesk signs them. "Now" is injectable, so tests never wait a minute.
+Zendesk signs them, and sent only while the webhook is active (and, for a trigger-connected one,
+an active trigger notifies it, with the trigger's body). Search speaks the query subset in
+``fake_search``: List Search Results in offset pages of at most 100 up to 1,000 results, the
+count, and Export Search Results (type only in ``filter[type]``, newest first, cursors that
+expire after an hour, 100 requests a minute). "Now" is injectable, so tests never wait a minute.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 import requests
 from starlette.applications import Starlette
@@ -35,6 +40,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
+
+from ticket_bridge.adapters.zendesk import fake_search
+from ticket_bridge.adapters.zendesk.webhooks import TRIGGER_BODY
 
 Clock = Callable[[], dt.datetime]
 JsonDict = dict[str, Any]
@@ -59,6 +67,9 @@ CONFLICT_BODY: JsonDict = {
     "Please fetch the latest ticket data and try again.",
 }
 NOT_FOUND_BODY: JsonDict = {"error": "RecordNotFound", "description": "Not found"}
+EVENT_SUBSCRIPTIONS = ("zen:event-type:ticket.created", "zen:event-type:ticket.status_changed")
+SEARCH_LIMIT = 1000
+EXPORT_CURSOR_TTL = dt.timedelta(hours=1)
 UNAUTHENTICATED_BODY: JsonDict = {"error": "Couldn't authenticate you"}
 
 
@@ -146,6 +157,7 @@ class FakeZendesk:
         updates_per_ticket: int = 30,
         max_comments: int = 5000,
         custom_statuses: bool = False,
+        export_per_minute: int = 100,
     ) -> None:
         self.subdomain = subdomain
         self.clock: Clock = clock or (lambda: dt.datetime.now(dt.UTC))
@@ -161,6 +173,7 @@ class FakeZendesk:
             Window(requests_per_minute, 60.0) if requests_per_minute is not None else None
         )
         self.incremental_window = Window(incremental_per_minute, 60.0)
+        self.export_window = Window(export_per_minute, 60.0)
         self.updates_per_ticket = updates_per_ticket
         self.ticket_windows: dict[int, Window] = {}
         self.tickets: dict[int, JsonDict] = {}
@@ -169,6 +182,10 @@ class FakeZendesk:
         self.sticky_public: dict[int, bool] = {}
         self.users: dict[int, JsonDict] = {}
         self.statuses: list[JsonDict] = []
+        self.groups: dict[int, JsonDict] = {}
+        self.ticket_fields: dict[int, JsonDict] = {}
+        self.webhooks: dict[str, JsonDict] = {}
+        self.triggers: dict[int, JsonDict] = {}
         self.access_tokens: dict[str, dt.datetime] = {}
         self.refresh_tokens: dict[str, dt.datetime] = {}
         self.requests: list[str] = []
@@ -177,6 +194,9 @@ class FakeZendesk:
         self._comment_ids = itertools.count(1001)
         self._user_ids = itertools.count(501)
         self._status_ids = itertools.count(9001)
+        self._group_ids = itertools.count(7001)
+        self._field_ids = itertools.count(360001)
+        self._trigger_ids = itertools.count(8001)
         self._seq = itertools.count(1)
         self._subscriptions: list[Subscription] = []
         self._outbox: queue.Queue[tuple[Subscription, bytes] | None] = queue.Queue()
@@ -200,6 +220,12 @@ class FakeZendesk:
             Route("/api/v2/users/search", self._search_users, methods=["GET"]),
             Route("/api/v2/users/{user_id:int}", self._show_user, methods=["GET"]),
             Route("/api/v2/custom_statuses", self._list_statuses, methods=["GET"]),
+            Route("/api/v2/search", self._search, methods=["GET"]),
+            Route("/api/v2/search/count", self._search_count, methods=["GET"]),
+            Route("/api/v2/search/export", self._search_export, methods=["GET"]),
+            Route("/api/v2/ticket_fields/{field_id:int}", self._show_field, methods=["GET"]),
+            Route("/api/v2/webhooks", self._list_webhooks, methods=["GET"]),
+            Route("/api/v2/triggers", self._list_triggers, methods=["GET"]),
         ]
         return Starlette(routes=routes)
 
@@ -258,6 +284,98 @@ class FakeZendesk:
             self.custom_statuses_enabled = True
             return self._add_status(category, agent_label, default=False)
 
+    def add_group(self, name: str) -> int:
+        with self._lock:
+            group_id = next(self._group_ids)
+            self.groups[group_id] = {"id": group_id, "name": name}
+            return group_id
+
+    def add_ticket_field(self, title: str, field_type: str = "date", *, active: bool = True) -> int:
+        """An admin adds a custom ticket field (a date field holds due dates of non-tasks)."""
+        with self._lock:
+            field_id = next(self._field_ids)
+            now = stamp(self.clock())
+            self.ticket_fields[field_id] = {
+                "id": field_id,
+                "url": f"https://{self.subdomain}.zendesk.com/api/v2/ticket_fields/{field_id}.json",
+                "type": field_type,
+                "title": title,
+                "raw_title": title,
+                "description": "",
+                "raw_description": "",
+                "position": len(self.ticket_fields) + 1,
+                "active": active,
+                "required": False,
+                "collapsed_for_agents": False,
+                "visible_in_portal": False,
+                "editable_in_portal": False,
+                "required_in_portal": False,
+                "removable": True,
+                "agent_description": "",
+                "created_at": now,
+                "updated_at": now,
+            }
+            return field_id
+
+    def add_webhook(self, endpoint: str, *, style: str = "event", active: bool = True) -> str:
+        """An admin creates a webhook: subscribed to ticket events, or fired by triggers."""
+        with self._lock:
+            webhook_id = f"01H{uuid.uuid4().hex[:23].upper()}"
+            now = stamp(self.clock())
+            subscriptions = (
+                list(EVENT_SUBSCRIPTIONS) if style == "event" else ["conditional_ticket_events"]
+            )
+            self.webhooks[webhook_id] = {
+                "id": webhook_id,
+                "name": f"ticket-bridge ({style})",
+                "status": "active" if active else "inactive",
+                "subscriptions": subscriptions,
+                "endpoint": endpoint,
+                "http_method": "POST",
+                "request_format": "json",
+                "created_at": now,
+                "created_by": str(self.admin_id),
+                "updated_at": now,
+                "updated_by": str(self.admin_id),
+            }
+            return webhook_id
+
+    def add_trigger(self, webhook_id: str, body: str = TRIGGER_BODY, *, active: bool = True) -> int:
+        """An admin adds the trigger "Ticket is Created or Updated: notify active webhook"."""
+        with self._lock:
+            trigger_id = next(self._trigger_ids)
+            now = stamp(self.clock())
+            self.triggers[trigger_id] = {
+                "id": trigger_id,
+                "url": f"https://{self.subdomain}.zendesk.com/api/v2/triggers/{trigger_id}.json",
+                "title": "Notify ticket-bridge",
+                "raw_title": "Notify ticket-bridge",
+                "description": "Every created or updated ticket: tell the bridge which one",
+                "active": active,
+                "default": False,
+                "position": len(self.triggers) + 1,
+                "category_id": "10001",
+                "conditions": {
+                    "all": [],
+                    "any": [
+                        {"field": "update_type", "operator": "is", "value": "Create"},
+                        {"field": "update_type", "operator": "is", "value": "Change"},
+                    ],
+                },
+                "actions": [{"field": "notification_webhook", "value": [webhook_id, body]}],
+                "created_at": now,
+                "updated_at": now,
+            }
+            return trigger_id
+
+    def set_webhook_active(self, webhook_id: str, active: bool) -> None:
+        with self._lock:
+            self.webhooks[webhook_id]["status"] = "active" if active else "inactive"
+
+    def set_trigger_active(self, trigger_id: int, active: bool) -> None:
+        with self._lock:
+            self.triggers[trigger_id]["active"] = active
+
     def open_ticket(
         self,
         subject: str,
@@ -297,11 +415,14 @@ class FakeZendesk:
     # -- webhooks --------------------------------------------------------------------------
 
     def subscribe(self, url: str, secret: str | None = None, *, style: str = "event") -> str:
-        """Send a signed delivery to ``url`` on every ticket change (``style``: event or trigger)."""
+        """Set up webhooks as the README says and deliver them: an event-subscribed webhook, or
+        (``style="trigger"``) a trigger-connected one with its trigger. Deliveries stop when an
+        admin deactivates the webhook (or the trigger), as in Zendesk."""
         with self._lock:
-            subscription = Subscription(
-                url, secret or self.webhook_secret, f"01H{uuid.uuid4().hex[:20].upper()}", style
-            )
+            webhook_id = self.add_webhook(url, style=style)
+            if style == "trigger":
+                self.add_trigger(webhook_id)
+            subscription = Subscription(url, secret or self.webhook_secret, webhook_id, style)
             self._subscriptions.append(subscription)
             if self._sender is None:
                 self._sender = threading.Thread(
@@ -341,8 +462,12 @@ class FakeZendesk:
             "X-Zendesk-Webhook-Signature": sign_delivery(subscription.secret, timestamp, body),
         }
 
-    def _event_body(self, ticket: JsonDict, event_type: str, style: str) -> bytes:
+    def _event_body(
+        self, ticket: JsonDict, event_type: str, style: str, template: str | None = None
+    ) -> bytes:
         if style == "trigger":
+            if template is not None:
+                return template.replace("{{ticket.id}}", str(ticket["id"])).encode()
             return json.dumps(
                 {"ticket_bridge": "ticket-changed", "ticket_id": str(ticket["id"])}
             ).encode()
@@ -389,8 +514,26 @@ class FakeZendesk:
 
     def _notify(self, ticket: JsonDict, event_type: str) -> None:
         for subscription in self._subscriptions:
-            body = self._event_body(ticket, event_type, subscription.style)
-            self._outbox.put((subscription, body))
+            webhook = self.webhooks.get(subscription.webhook_id)
+            if webhook is None or webhook["status"] != "active":
+                continue
+            if subscription.style != "trigger":
+                body = self._event_body(ticket, event_type, subscription.style)
+                self._outbox.put((subscription, body))
+                continue
+            for template in self._trigger_bodies(subscription.webhook_id):
+                body = self._event_body(ticket, event_type, "trigger", template)
+                self._outbox.put((subscription, body))
+
+    def _trigger_bodies(self, webhook_id: str) -> list[str]:
+        """The bodies of active triggers' "notify active webhook" actions naming this webhook."""
+        return [
+            str(action["value"][1])
+            for trigger in self.triggers.values()
+            if trigger["active"]
+            for action in trigger["actions"]
+            if action["field"] == "notification_webhook" and action["value"][0] == webhook_id
+        ]
 
     def _send_all(self) -> None:
         while True:
@@ -951,6 +1094,254 @@ class FakeZendesk:
             return {"custom_statuses": shown}, 200
 
         return await self._serve(request, work)
+
+    # -- search ----------------------------------------------------------------------------
+
+    def _matching(self, query: str, *, export: bool) -> list[JsonDict]:
+        """Tickets the query matches, or a 400 naming what the query language cannot read."""
+        try:
+            terms = fake_search.parse(query)
+            if export and any(t.keyword == "type" for t in terms):
+                raise fake_search.BadQuery(
+                    "the export takes the type in filter[type]: a type in the query is an error"
+                )
+            test = fake_search.matcher(
+                terms, fake_search.Account(group_id=self._group_named, user_id=self._user_named)
+            )
+        except fake_search.BadQuery as bad:
+            raise Refused(
+                400, {"error": "invalid", "description": f"Invalid search: {bad}"}
+            ) from None
+        return [t for t in self.tickets.values() if test(t)]
+
+    def _group_named(self, name: str) -> int | None:
+        return next((g["id"] for g in self.groups.values() if g["name"] == name), None)
+
+    def _user_named(self, email: str) -> int | None:
+        return next(
+            (u["id"] for u in self.users.values() if str(u["email"]).lower() == email.lower()),
+            None,
+        )
+
+    async def _search(self, request: Request) -> Response:
+        """Offset pages of at most 100, up to 1,000 results; ties in the sort order unspecified."""
+        query = request.query_params
+
+        def work() -> tuple[JsonDict, int]:
+            found = self._matching(_required(query.get("query"), "query"), export=False)
+            per_page = max(1, min(100, _integer(query.get("per_page", "100"), "per_page")))
+            page = max(1, _integer(query.get("page", "1"), "page"))
+            if (page - 1) * per_page >= SEARCH_LIMIT:
+                raise Refused(
+                    422,
+                    {
+                        "error": "invalid",
+                        "description": f"Invalid search: results are limited to {SEARCH_LIMIT}; "
+                        "use the export endpoint",
+                    },
+                )
+            sort_by = query.get("sort_by")
+            descending = query.get("sort_order", "desc") != "asc"
+            if sort_by in {"created_at", "updated_at"}:
+                # Zendesk leaves the order of equal stamps unspecified: here, newest id first.
+                stamp_key = str(sort_by)
+                if descending:
+                    found.sort(key=lambda t: (t[stamp_key], int(t["id"])), reverse=True)
+                else:
+                    found.sort(key=lambda t: (t[stamp_key], -int(t["id"])))
+            else:
+                found.sort(key=lambda t: int(t["id"]), reverse=True)
+            start = (page - 1) * per_page
+            shown = found[start : start + per_page]
+            more = start + per_page < min(len(found), SEARCH_LIMIT)
+
+            def link(number: int) -> str:
+                params = {k: v for k, v in query.items() if k != "page"} | {"page": str(number)}
+                return f"{request.base_url}api/v2/search.json?{urlencode(params)}"
+
+            return {
+                "results": [{**self._view(t), "result_type": "ticket"} for t in shown],
+                "facets": None,
+                "next_page": link(page + 1) if more else None,
+                "previous_page": link(page - 1) if page > 1 else None,
+                "count": len(found),
+            }, 200
+
+        return await self._serve(request, work)
+
+    async def _search_count(self, request: Request) -> Response:
+        query = request.query_params
+
+        def work() -> tuple[JsonDict, int]:
+            found = self._matching(_required(query.get("query"), "query"), export=False)
+            return {"count": len(found)}, 200
+
+        return await self._serve(request, work)
+
+    async def _search_export(self, request: Request) -> Response:
+        """Cursor pages ordered by ``created_at`` only, newest first as the vendor's example
+        cursor says (``"desc":true``, ties by id ascending); a cursor lasts an hour and covers
+        the tickets that existed when its export began."""
+        query = request.query_params
+
+        def work() -> tuple[JsonDict, int]:
+            now = self.clock()
+            self.export_window.take(now, "search export")
+            text = _required(query.get("query"), "query")
+            kind = _required(query.get("filter[type]"), "filter[type]")
+            if kind != "ticket":
+                raise Refused(
+                    400,
+                    {
+                        "error": "invalid",
+                        "description": f"this account exports tickets only, not {kind}",
+                    },
+                )
+            found = self._matching(text, export=True)
+            size = max(1, min(1000, _integer(query.get("page[size]", "100"), "page[size]")))
+            digest = hashlib.sha256(f"{kind}|{text}".encode()).hexdigest()[:16]
+            after = query.get("page[after]")
+            if after:
+                position = _export_position(after, digest, now)
+                session, last = position["session"], tuple(position["last"])
+            else:
+                session, last = stamp(now), None
+            ordered = sorted((t for t in found if t["created_at"] <= session), key=_export_key)
+            start = 0
+            if last is not None:
+                start = next(
+                    (i for i, t in enumerate(ordered) if _export_key(t) > last), len(ordered)
+                )
+            page = ordered[start : start + size]
+            more = start + size < len(ordered)
+            cursor = None
+            if page:
+                cursor = _export_cursor(
+                    {
+                        "digest": digest,
+                        "session": session,
+                        "issued": stamp(now),
+                        "last": list(_export_key(page[-1])),
+                    }
+                )
+            params = {"query": text, "filter[type]": kind, "page[size]": str(size)}
+            return {
+                "results": [{**self._view(t), "result_type": "ticket"} for t in page],
+                "facets": None,
+                "meta": {"has_more": more, "after_cursor": cursor, "before_cursor": None},
+                "links": {
+                    "next": f"{request.base_url}api/v2/search/export.json?"
+                    f"{urlencode(params | {'page[after]': cursor or ''})}"
+                    if more
+                    else None,
+                    "prev": None,
+                },
+            }, 200
+
+        return await self._serve(request, work)
+
+    # -- what inspect reads ----------------------------------------------------------------
+
+    async def _show_field(self, request: Request) -> Response:
+        field_id = int(request.path_params["field_id"])
+
+        def work() -> tuple[JsonDict, int]:
+            if field_id not in self.ticket_fields:
+                raise Refused(404, NOT_FOUND_BODY)
+            return {"ticket_field": self.ticket_fields[field_id]}, 200
+
+        return await self._serve(request, work)
+
+    async def _list_webhooks(self, request: Request) -> Response:
+        """Cursor pages of webhooks (admins only in Zendesk; the fake's one user is an admin)."""
+        query = request.query_params
+
+        def work() -> tuple[JsonDict, int]:
+            status = query.get("filter[status]")
+            held = [w for w in self.webhooks.values() if status is None or w["status"] == status]
+            size = max(1, min(100, _integer(query.get("page[size]", "100"), "page[size]")))
+            after = query.get("page[after]")
+            ids = [w["id"] for w in held]
+            start = ids.index(after) + 1 if after in ids else 0
+            page = held[start : start + size]
+            more = start + size < len(held)
+            last = page[-1]["id"] if page else None
+            base = f"{request.base_url}api/v2/webhooks"
+            return {
+                "webhooks": page,
+                "meta": {
+                    "has_more": more,
+                    "after_cursor": last,
+                    "before_cursor": page[0]["id"] if page else None,
+                },
+                "links": {
+                    "next": f"{base}?page[size]={size}&page[after]={last}" if more else None,
+                    "prev": None,
+                },
+            }, 200
+
+        return await self._serve(request, work)
+
+    async def _list_triggers(self, request: Request) -> Response:
+        query = request.query_params
+
+        def work() -> tuple[JsonDict, int]:
+            active = query.get("active")
+            held = [
+                t
+                for t in self.triggers.values()
+                if active is None or t["active"] == (active.lower() == "true")
+            ]
+            return {
+                "triggers": held,
+                "count": len(held),
+                "next_page": None,
+                "previous_page": None,
+            }, 200
+
+        return await self._serve(request, work)
+
+
+def _required(value: str | None, name: str) -> str:
+    if not value:
+        raise Refused(400, {"error": "invalid", "description": f"{name} is required"})
+    return value
+
+
+def _integer(value: str, name: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise Refused(
+            400, {"error": "invalid", "description": f"{name} must be an integer"}
+        ) from None
+
+
+def _export_key(ticket: JsonDict) -> tuple[float, int]:
+    """Newest created first, then the lower id."""
+    return (-fake_search.instant(ticket["created_at"]).timestamp(), int(ticket["id"]))
+
+
+def _export_cursor(position: JsonDict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(position).encode()).decode()
+
+
+def _export_position(cursor: str, digest: str, now: dt.datetime) -> JsonDict:
+    """The export position a cursor names; 400 when it is foreign, for another query, or stale."""
+    invalid = {"error": "InvalidPaginationParameter", "description": "page[after] is invalid"}
+    try:
+        position = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        issued = fake_search.instant(str(position["issued"]))
+    except (ValueError, KeyError, TypeError):
+        raise Refused(400, invalid) from None
+    if not isinstance(position, dict) or position.get("digest") != digest:
+        raise Refused(400, invalid)
+    if now - issued > EXPORT_CURSOR_TTL:
+        raise Refused(
+            400,
+            {"error": "InvalidPaginationParameter", "description": "page[after] has expired"},
+        )
+    return position
 
 
 def _cursor(comment_id: int) -> str:

@@ -33,6 +33,7 @@ class ZTicket(Payload):
     custom_fields: tuple[CustomField, ...] = ()
     due_at: str | None = None
     followup_ids: tuple[int, ...] = ()
+    created_at: AwareDatetime | None = None
     updated_at: AwareDatetime
 
     def custom(self, field_id: int) -> Json:
@@ -98,6 +99,74 @@ class ExportPage(Payload):
     tickets: tuple[ZTicket, ...]
     after_cursor: str | None = None
     end_of_stream: bool
+
+
+class SearchPage(Payload):
+    """One offset page of List Search Results; the query names ``type:ticket``, so all tickets."""
+
+    results: tuple[ZTicket, ...]
+    next_page: str | None = None
+    count: int | None = None
+
+
+class SearchCount(Payload):
+    count: int
+
+
+class SearchExportPage(Payload):
+    results: tuple[ZTicket, ...]
+    meta: CommentMeta = Field(default_factory=CommentMeta)
+
+
+class ZTicketField(Payload):
+    id: int
+    type: str
+    title: str
+    active: bool = True
+
+
+class TicketFieldBody(Payload):
+    ticket_field: ZTicketField
+
+
+class ZWebhook(Payload):
+    id: str
+    name: str = ""
+    status: str
+    endpoint: str
+    subscriptions: tuple[str, ...] = ()
+
+
+class WebhookPage(Payload):
+    webhooks: tuple[ZWebhook, ...]
+    meta: CommentMeta = Field(default_factory=CommentMeta)
+
+
+class TriggerAction(Payload):
+    field: str
+    value: Json = None
+
+
+class ZTrigger(Payload):
+    id: int
+    title: str
+    active: bool = True
+    actions: tuple[TriggerAction, ...] = ()
+
+    def notifies(self) -> set[str]:
+        """Ids of the webhooks this trigger's "notify active webhook" actions call."""
+        return {
+            str(action.value[0])
+            for action in self.actions
+            if action.field == "notification_webhook"
+            and isinstance(action.value, list)
+            and action.value
+        }
+
+
+class TriggerList(Payload):
+    triggers: tuple[ZTrigger, ...]
+    next_page: str | None = None
 
 
 class TokenGrant(Payload):

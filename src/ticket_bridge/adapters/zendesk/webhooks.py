@@ -122,6 +122,6 @@ def _ticket_id(tracker: str, body: bytes) -> str | None:
 
 def _id(tracker: str, value: object, where: str) -> str:
     text = str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):  # "³".isdigit() is true
         raise WebhookRejected(tracker, 400, f"{where} {value!r} is not a ticket id")
     return text
