@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 import requests
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from tests.specs import SpecCheck
 from ticket_bridge.adapters.clickup.adapter import ClickUpAdapter
@@ -29,6 +35,35 @@ def fake() -> Iterator[FakeClickUp]:
 def served(fake: FakeClickUp) -> Iterator[Served]:
     with Served(fake.app) as running:
         yield running
+
+
+@dataclass
+class Bridge:
+    """Where the bridge receives ClickUp's deliveries: ``url`` is what a webhook posts to.
+
+    It answers 200 to whatever arrives (``status`` to change that) and keeps each delivery,
+    so the fake's webhooks stay healthy and a test can verify what was posted.
+    """
+
+    url: str = ""
+    status: int = 200
+    got: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    arrived: threading.Event = field(default_factory=threading.Event)
+
+
+@pytest.fixture
+def bridge() -> Iterator[Bridge]:
+    state = Bridge()
+
+    async def receive(request: Request) -> Response:
+        state.got.append((dict(request.headers), await request.body()))
+        state.arrived.set()
+        return Response(status_code=state.status)
+
+    app = Starlette(routes=[Route("/webhooks/clickup", receive, methods=["POST"])])
+    with Served(app) as running:
+        state.url = f"{running.url}/webhooks/clickup"
+        yield state
 
 
 @pytest.fixture

@@ -31,6 +31,9 @@ OPERATIONS = [
     "GET /v2/task/{task_id}/comment",
     "POST /v2/task/{task_id}/comment",
     "PUT /v2/comment/{comment_id}",
+    "GET /v2/list/{list_id}/field",
+    "GET /v2/team/{team_id}/webhook",
+    "POST /v2/team/{team_id}/webhook",
 ]
 ERROR = {
     "description": "ClickUp's error body",

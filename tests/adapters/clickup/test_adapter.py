@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from tests.adapters.clickup.conftest import MakeAdapter
+from tests.adapters.clickup.conftest import Bridge, MakeAdapter
 from tests.adapters.contract import AdapterContract, a_comment
 from ticket_bridge.adapters.clickup.adapter import ClickUpAdapter
 from ticket_bridge.adapters.clickup.fake import FakeClickUp
@@ -40,12 +40,19 @@ class ClickUpHarness:
 class TestClickUpContract(AdapterContract):
     @pytest.fixture(params=["custom-field-key", "tag-key"])
     def harness(
-        self, request: pytest.FixtureRequest, fake: FakeClickUp, make_adapter: MakeAdapter
+        self,
+        request: pytest.FixtureRequest,
+        fake: FakeClickUp,
+        make_adapter: MakeAdapter,
+        bridge: Bridge,
     ) -> ClickUpHarness:
+        """Set up as the README says: the seed List, its key field, a webhook to the bridge."""
         fake.add_member("Lee Delivery", "lee@delivery.example.com", "Europe/Berlin")
+        fake.subscribe(bridge.url)
         if request.param == "tag-key":
-            return ClickUpHarness(fake, make_adapter(correlation_field_id=None))
-        return ClickUpHarness(fake, make_adapter())
+            adapter = make_adapter(correlation_field_id=None, webhook_url=bridge.url)
+            return ClickUpHarness(fake, adapter)
+        return ClickUpHarness(fake, make_adapter(webhook_url=bridge.url))
 
 
 def test_seed000_statuses_map_by_name_whatever_the_case(

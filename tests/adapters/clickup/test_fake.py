@@ -72,3 +72,34 @@ def test_describe_tells_an_admin_how_to_connect() -> None:
     assert described["base_url"] == "http://127.0.0.1:8123/api"
     assert described["token"].startswith("pk_")
     assert {"team_id", "list_id", "webhook_secret", "correlation_field_id"} <= set(described)
+
+
+def test_team_tasks_are_newest_first_unless_reversed_100_a_page(
+    fake: FakeClickUp, served: Served, spec_check: SpecCheck
+) -> None:
+    c = client(fake, served, spec_check)
+    ids = [fake.open_task(f"t{i}") for i in range(150)]
+    newest = c.team_tasks(fake.team_id, {"order_by": "created"})
+    assert [t.id for t in newest.tasks] == ids[::-1][:100] and not newest.last_page
+    oldest = c.team_tasks(fake.team_id, {"order_by": "created", "reverse": "true", "page": "1"})
+    assert [t.id for t in oldest.tasks] == ids[100:] and oldest.last_page
+
+
+def test_created_stamps_filter_strictly(
+    fake: FakeClickUp, served: Served, spec_check: SpecCheck
+) -> None:
+    c = client(fake, served, spec_check)
+    ids = [fake.open_task(f"t{i}") for i in range(3)]
+    stamps = [int(fake.task_json(i)["date_created"]) for i in ids]
+    params = {"date_created_gt": str(stamps[0]), "date_created_lt": str(stamps[2])}
+    assert [t.id for t in c.team_tasks(fake.team_id, params).tasks] == [ids[1]]
+
+
+def test_lists_show_their_custom_fields(
+    fake: FakeClickUp, served: Served, spec_check: SpecCheck
+) -> None:
+    c = client(fake, served, spec_check)
+    number = fake.add_custom_field(fake.list_id, "Seats", type="number")
+    fields = {f.id: f for f in c.list_fields(fake.list_id).fields}
+    assert fields[fake.correlation_field_id].type == "short_text"
+    assert fields[number].name == "Seats" and fields[number].type == "number"

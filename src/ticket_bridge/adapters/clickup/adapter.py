@@ -9,18 +9,21 @@ custom field when one is configured, else in a tag.
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
+from pydantic import ValidationError
 
 from ticket_bridge.adapters.clickup import webhooks
 from ticket_bridge.adapters.clickup.client import COMMENTS_PAGE, ClickUpClient
 from ticket_bridge.adapters.clickup.config import ClickUpConfig
-from ticket_bridge.adapters.clickup.payloads import Comment, Task, User
+from ticket_bridge.adapters.clickup.payloads import Comment, ListInfo, Task, User, Webhook
 from ticket_bridge.adapters.clickup.translate import (
     PRIORITY_NUMBERS,
     SETTER_ZONE,
@@ -30,16 +33,62 @@ from ticket_bridge.adapters.clickup.translate import (
 )
 from ticket_bridge.adapters.pacing import RequestBudget
 from ticket_bridge.bridge import comments
-from ticket_bridge.bridge.adapter import Changes, Draft, Hint, Mirror, NativeComment, NativeTicket
-from ticket_bridge.bridge.errors import Conflict, NotFound, ParkLink, Permanent
+from ticket_bridge.bridge.adapter import (
+    BacklogPage,
+    BacklogQuery,
+    Changes,
+    Draft,
+    Finding,
+    Hint,
+    Mirror,
+    NativeComment,
+    NativeTicket,
+    Severity,
+)
+from ticket_bridge.bridge.errors import ConfigError, Conflict, NotFound, ParkLink, Permanent
 from ticket_bridge.bridge.mapping import TrackerMapping
-from ticket_bridge.bridge.model import Field, Json, Person, Visibility
+from ticket_bridge.bridge.model import Field, Frozen, Json, Person, Status, Visibility
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_LIST_ID = re.compile(r"[0-9]+")
+TASK_EVENTS = (
+    "taskCreated",
+    "taskUpdated",
+    "taskDeleted",
+    "taskPriorityUpdated",
+    "taskStatusUpdated",
+    "taskAssigneeUpdated",
+    "taskDueDateUpdated",
+    "taskTagUpdated",
+    "taskMoved",
+    "taskCommentPosted",
+    "taskCommentUpdated",
+)
+"""What the bridge's webhook subscribes to: every change to a task or its comments."""
+TEXT_FIELDS = frozenset({"short_text", "text"})
 
 
 def _at(ms: str | int) -> dt.datetime:
     return _EPOCH + dt.timedelta(milliseconds=int(ms))
+
+
+def _ms_ceil(at: dt.datetime) -> int:
+    """The first whole millisecond at or after ``at``: ClickUp stamps are whole milliseconds."""
+    return -(-(at - _EPOCH) // dt.timedelta(milliseconds=1))
+
+
+def _same_url(a: str, b: str) -> bool:
+    return a.strip().rstrip("/") == b.strip().rstrip("/")
+
+
+class _BacklogCursor(Frozen):
+    """Where a backlog stands: the created stamp of the last task handed out, the ids handed out
+    at that stamp (the next query starts at it again, so a task sharing it is not lost), and the
+    page within that query (only past 0 when a whole page shared one stamp)."""
+
+    after: int
+    seen: tuple[str, ...] = ()
+    page: int = 0
 
 
 class ClickUpAdapter:
@@ -221,6 +270,318 @@ class ClickUpAdapter:
                 break
             page += 1
         return Changes(ids=tuple(ids), cursor=str(newest))
+
+    # -- backlog -----------------------------------------------------------------------------
+
+    def _backlog_lists(self, native: str | None) -> tuple[str, ...]:
+        if native is None:
+            return (self.config.list_id,)
+        parts = tuple(part.strip() for part in native.split(","))
+        bad = [part for part in parts if not _LIST_ID.fullmatch(part)]
+        if bad:
+            raise ConfigError(
+                [
+                    f"{self.name}: backlog filter {native!r} is not a ClickUp List id or a "
+                    f"comma-separated list of them ({bad[0]!r} is not; a List id is the number "
+                    "in the List's URL)"
+                ]
+            )
+        return parts
+
+    def _visible(self, list_id: str) -> ListInfo:
+        """A List the token cannot see would list no tasks at all: say so instead."""
+        try:
+            return self.client.list_info(list_id)
+        except Permanent as exc:
+            why = str(exc).removeprefix(f"{self.name}: ")
+            raise ConfigError(
+                [f"{self.name}: backlog List {list_id} cannot be read with this token: {why}"]
+            ) from exc
+
+    def _backlog_cursor(self, cursor: str) -> _BacklogCursor:
+        try:
+            return _BacklogCursor.model_validate_json(cursor)
+        except ValidationError as exc:
+            raise Permanent(
+                self.name, f"backlog cursor {cursor[:60]!r} was not written by this adapter"
+            ) from exc
+
+    def backlog(self, query: BacklogQuery, cursor: str | None) -> BacklogPage:
+        """Oldest created first, one API page (100 tasks) per call.
+
+        ``Get Filtered Team Tasks`` pages by number, which shifts under new tasks when the order
+        is newest first; so this asks for oldest first and starts each call again from the last
+        created stamp handed out (``date_created_gt`` one ms before it), leaving out the ids it
+        already handed out at that stamp. New tasks land after the cursor.
+        """
+        lists = self._backlog_lists(query.native)
+        at = None if cursor is None else self._backlog_cursor(cursor)
+        if at is None:
+            for list_id in lists:
+                self._visible(list_id)
+        self._statuses()
+        gt = None if query.created_from is None else _ms_ceil(query.created_from) - 1
+        if at is not None:
+            gt = at.after - 1 if gt is None else max(gt, at.after - 1)
+        params: dict[str, str | list[str]] = {
+            "order_by": "created",
+            "reverse": "true",
+            "include_closed": "true",
+            "subtasks": "true",
+            "include_markdown_description": "true",
+            "list_ids[]": list(lists),
+            "page": str(0 if at is None else at.page),
+        }
+        if gt is not None:
+            params["date_created_gt"] = str(gt)
+        if query.created_until is not None:
+            params["date_created_lt"] = str(_ms_ceil(query.created_until))
+        found = self.client.team_tasks(self.config.team_id, params)
+        stamps: list[int] = []
+        for task in found.tasks:
+            if task.date_created is None:
+                raise Permanent(self.name, f"task {task.id} was listed without date_created")
+            stamps.append(int(task.date_created))
+        if stamps != sorted(stamps):
+            raise Permanent(
+                self.name, "tasks listed with reverse=true are not oldest first: cannot page"
+            )
+        seen = set() if at is None else set(at.seen)
+        fresh = [t for t in found.tasks if t.id not in seen]
+        following: _BacklogCursor | None = None
+        if found.tasks and not found.last_page:
+            last = stamps[-1]
+            at_last = tuple(t.id for t, c in zip(found.tasks, stamps, strict=True) if c == last)
+            if at is not None and last == at.after:
+                # A whole page shared one stamp: the next page of the same query.
+                following = _BacklogCursor(
+                    after=last,
+                    seen=tuple(dict.fromkeys((*at.seen, *at_last))),
+                    page=at.page + 1,
+                )
+            else:
+                following = _BacklogCursor(after=last, seen=at_last)
+        return BacklogPage(
+            tickets=tuple(self._native(t) for t in fresh),
+            cursor=None if following is None else following.model_dump_json(),
+            total=None,
+        )
+
+    # -- inspect -----------------------------------------------------------------------------
+
+    def inspect(self) -> Sequence[Finding]:
+        """The List's statuses and the key field against the mapping, and the webhook.
+
+        Only what a person must fix is reported; a tracker that cannot be reached at all
+        (timeouts, 5xx, 429) raises instead, since nothing could be checked.
+        """
+        findings: list[Finding] = []
+        info: ListInfo | None = None
+        list_id = self.config.list_id
+        try:
+            info = self.client.list_info(list_id)
+        except Permanent as exc:
+            findings.append(
+                Finding(
+                    severity=Severity.ERROR,
+                    subject=f"list {list_id}",
+                    message=f"cannot be read: {str(exc).removeprefix(f'{self.name}: ')}",
+                )
+            )
+        if info is not None:
+            findings += self._status_findings(info)
+        findings += self._priority_findings()
+        findings += self._field_findings()
+        findings += self._webhook_findings(info)
+        return findings
+
+    def _status_findings(self, info: ListInfo) -> list[Finding]:
+        mapping = self._translation.mapping
+        fallback = self.config.status_fallback
+        names = {s.status.casefold(): s.status for s in info.statuses}
+        types: dict[str, str] = {}  # each type's first status, where a write by type lands
+        for listed in sorted(info.statuses, key=lambda s: s.orderindex):
+            types.setdefault(listed.type, listed.status)
+        writes: dict[str, list[Status]] = {}
+        for status in Status:
+            native = mapping.status.to_native(status, None)
+            if native is not None and native.casefold() not in names:
+                writes.setdefault(native, []).append(status)
+        findings: list[Finding] = []
+        where = f"List {info.name!r} ({info.id})"
+        for native, statuses in writes.items():
+            lost = [s for s in statuses if fallback.write[s].value not in types]
+            subject = f"list {info.id} status {native!r}"
+            if lost:
+                needed = sorted({fallback.write[s].value for s in lost})
+                findings.append(
+                    Finding(
+                        severity=Severity.ERROR,
+                        subject=subject,
+                        message=(
+                            f"{where} has no status {native!r} and none of type "
+                            f"{' or '.join(needed)} to write {', '.join(s.value for s in lost)}: "
+                            f"add the status, or map them in {mapping.source}"
+                        ),
+                    )
+                )
+            else:
+                stand_ins = ", ".join(
+                    f"{s.value} as {types[fallback.write[s].value]!r}" for s in statuses
+                )
+                findings.append(
+                    Finding(
+                        severity=Severity.WARNING,
+                        subject=subject,
+                        message=(
+                            f"{where} has no status {native!r}: written by status type instead "
+                            f"({stand_ins}); add it, or map to the List's names in "
+                            f"{mapping.source}"
+                        ),
+                    )
+                )
+        return findings
+
+    def _priority_findings(self) -> list[Finding]:
+        mapping = self._translation.mapping
+        return [
+            Finding(
+                severity=Severity.ERROR,
+                subject=f"priority {name!r}",
+                message=(
+                    f"{mapping.source} maps priority {name!r}, which ClickUp does not have: its "
+                    f"priorities are fixed ({', '.join(PRIORITY_NUMBERS)})"
+                ),
+            )
+            for name in mapping.priority.represents
+            if name not in PRIORITY_NUMBERS
+        ]
+
+    def _field_findings(self) -> list[Finding]:
+        field_id = self.config.correlation_field_id
+        if field_id is None:
+            return []  # the key is a tag, which ClickUp creates on first use
+        subject = f"custom field {field_id}"
+        try:
+            fields = self.client.list_fields(self.config.list_id).fields
+        except Permanent as exc:
+            why = str(exc).removeprefix(f"{self.name}: ")
+            return [Finding(severity=Severity.ERROR, subject=subject, message=f"unreadable: {why}")]
+        found = next((f for f in fields if f.id == field_id), None)
+        if found is None:
+            message = (
+                f"List {self.config.list_id} has no custom field {field_id} "
+                "(correlation_field_id): creating a task with its key fails; add a short text "
+                "field there, or unset correlation_field_id to keep the key in a tag"
+            )
+            return [Finding(severity=Severity.ERROR, subject=subject, message=message)]
+        if found.type not in TEXT_FIELDS:
+            message = (
+                f"custom field {found.name!r} is of type {found.type!r}: the correlation key "
+                "needs a short text field"
+            )
+            return [Finding(severity=Severity.ERROR, subject=subject, message=message)]
+        return []
+
+    def _covers(self, hook: Webhook, info: ListInfo | None) -> bool:
+        """ClickUp applies a webhook's most specific location; the List must be inside it."""
+        if hook.task_id:
+            return False
+        if hook.list_id is not None:
+            return str(hook.list_id) == self.config.list_id
+        if info is None:
+            return True
+        if hook.folder_id is not None:
+            return info.folder is not None and str(hook.folder_id) == info.folder.id
+        if hook.space_id is not None:
+            return info.space is not None and str(hook.space_id) == info.space.id
+        return True
+
+    def _signed_for_us(self, hook: Webhook) -> bool:
+        secret = self.config.webhook_secret
+        return secret is not None and hmac.compare_digest(
+            hook.secret.get_secret_value().encode(), secret.get_secret_value().encode()
+        )
+
+    def _hook_problems(self, hook: Webhook, info: ListInfo | None) -> list[str]:
+        problems: list[str] = []
+        if self.config.webhook_url is not None and not self._signed_for_us(hook):
+            problems.append("signs with another secret than webhook_secret: deliveries are refused")
+        if not self._covers(hook, info):
+            problems.append(f"does not watch List {self.config.list_id}")
+        if "*" not in hook.events:
+            missing = [e for e in TASK_EVENTS if e not in hook.events]
+            if missing:
+                problems.append(f"lacks the events {', '.join(missing)}")
+        if hook.health is not None and hook.health.status != "active":
+            problems.append(
+                f"is {hook.health.status} after {hook.health.fail_count} failed deliveries "
+                "(ClickUp drops what it cannot deliver and never replays it)"
+            )
+        return problems
+
+    def _webhook_findings(self, info: ListInfo | None) -> list[Finding]:
+        """Without a webhook the bridge polls, so every webhook problem is a warning."""
+        if self.config.webhook_secret is None:
+            message = "no webhook_secret: every delivery is refused; changes arrive by polling"
+            return [Finding(severity=Severity.WARNING, subject="webhook", message=message)]
+        try:
+            hooks = self.client.webhooks(self.config.team_id).webhooks
+        except Permanent as exc:
+            why = str(exc).removeprefix(f"{self.name}: ")
+            message = f"webhooks cannot be listed: {why}"
+            return [Finding(severity=Severity.WARNING, subject="webhook", message=message)]
+        url = self.config.webhook_url
+        ours = [
+            h
+            for h in hooks
+            if (_same_url(h.endpoint, url) if url is not None else self._signed_for_us(h))
+        ]
+        if not ours:
+            to = f"posts to {url}" if url is not None else "is signed with webhook_secret"
+            message = (
+                f"no webhook of Workspace {self.config.team_id} {to}: changes arrive by "
+                "polling only; register one"
+            )
+            return [Finding(severity=Severity.WARNING, subject="webhook", message=message)]
+        problems = {h.id: self._hook_problems(h, info) for h in ours}
+        if any(not p for p in problems.values()):
+            return []
+        return [
+            Finding(
+                severity=Severity.WARNING,
+                subject=f"webhook {hook_id}",
+                message=f"the webhook to {url or 'the bridge'} {'; '.join(p)}",
+            )
+            for hook_id, p in problems.items()
+        ]
+
+    # -- webhook registration -----------------------------------------------------------------
+
+    def _hook_at(self, url: str) -> Webhook | None:
+        hooks = self.client.webhooks(self.config.team_id).webhooks
+        return next((h for h in hooks if _same_url(h.endpoint, url)), None)
+
+    def register_webhook(self, url: str) -> str:
+        """Have ClickUp post the List's task events to ``url``; returns the secret to configure.
+
+        A webhook already posting to ``url`` is kept (ClickUp refuses a second one): its secret
+        is returned. The secret is for the admin's config only, never for a log or an error.
+        """
+        existing = self._hook_at(url)
+        if existing is not None:
+            return existing.secret.get_secret_value()
+        if not _LIST_ID.fullmatch(self.config.list_id):
+            raise ConfigError([f"{self.name}: list_id {self.config.list_id!r} is not a List id"])
+        body = {"endpoint": url, "events": list(TASK_EVENTS), "list_id": int(self.config.list_id)}
+        try:
+            created = self.client.create_webhook(self.config.team_id, body)
+        except Permanent as exc:
+            raced = self._hook_at(url) if "already exists" in str(exc) else None
+            if raced is None:
+                raise
+            return raced.secret.get_secret_value()
+        return created.webhook.secret.get_secret_value()
 
     def find(self, correlation_key: str) -> NativeTicket | None:
         params: dict[str, str | list[str]] = {

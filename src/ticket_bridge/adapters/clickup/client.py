@@ -24,11 +24,14 @@ from ticket_bridge.adapters.clickup.payloads import (
     ApiError,
     Comments,
     CreatedComment,
+    CreatedWebhook,
+    ListFields,
     ListInfo,
     Payload,
     Task,
     TaskPage,
     Teams,
+    Webhooks,
 )
 from ticket_bridge.adapters.pacing import RequestBudget
 from ticket_bridge.bridge.errors import (
@@ -164,6 +167,20 @@ class ClickUpClient:
     def list_info(self, list_id: str) -> ListInfo:
         path = f"/v2/list/{quote(list_id, safe='')}"
         return self._read(ListInfo, self.call("GET", path), f"GET {path}", None)
+
+    def list_fields(self, list_id: str) -> ListFields:
+        path = f"/v2/list/{quote(list_id, safe='')}/field"
+        return self._read(ListFields, self.call("GET", path), f"GET {path}", None)
+
+    def webhooks(self, team_id: str) -> Webhooks:
+        """The webhooks this token's user created in the Workspace, secrets included."""
+        path = f"/v2/team/{quote(team_id, safe='')}/webhook"
+        return self._read(Webhooks, self.call("GET", path), f"GET {path}", None)
+
+    def create_webhook(self, team_id: str, body: Mapping[str, Any]) -> CreatedWebhook:
+        path = f"/v2/team/{quote(team_id, safe='')}/webhook"
+        raw = self.call("POST", path, body=body)
+        return self._read(CreatedWebhook, raw, f"POST {path}", None)
 
     def task(self, task_id: str) -> Task:
         path = f"/v2/task/{quote(task_id, safe='')}"

@@ -94,6 +94,9 @@ class ClickUpConfig(Frozen):
     """A short-text custom field holding the correlation key; unset: a tag holds it."""
     correlation_tag_prefix: str = "tb:"
     webhook_secret: SecretStr | None = None
+    webhook_url: str | None = None
+    """Where ClickUp posts deliveries (``https://bridge.example.com/webhooks/clickup``): ``inspect``
+    looks for a webhook with this endpoint; unset, for one signed with ``webhook_secret``."""
     time_zone: ZoneName = "UTC"
     """The Workspace's business zone: date-only due dates are written at 04:00 there."""
     status_fallback: StatusFallback = StatusFallback()

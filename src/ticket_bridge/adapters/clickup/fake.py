@@ -5,10 +5,15 @@ It keeps ClickUp's semantics for every endpoint the adapter uses: timestamps are
 strings, statuses are per List and set by name (case-insensitive), priority is written as 1-4 and
 read as a name, date-only due dates sit at 04:00 in the setter's zone, comments come newest first
 25 a page (older pages by ``start``/``start_id``), team task queries leave out closed tasks unless
-``include_closed=true`` and page by 100 with ``last_page``, and 429s carry
-``X-RateLimit-Reset`` (unix seconds) and no ``Retry-After``. Errors are ``{"err", "ECODE"}``.
-Not verified against a live tenant: whether posting a comment moves the task's ``date_updated``
-(this fake says it does) and the ECODE values.
+``include_closed=true``, filter by List and by created/updated stamps (strictly), order by
+created, updated or id newest first unless ``reverse=true``, and page by 100 (``page_size``) with
+``last_page``, and 429s carry ``X-RateLimit-Reset`` (unix seconds) and no ``Retry-After``.
+Webhooks are registered per Workspace with events and one location, each with its own secret;
+a second one to the same endpoint and location is refused; an event is posted up to 5 times,
+then dropped and counted in ``health.fail_count`` (``failing``; 100 or an HTTP 410 suspend it).
+Errors are ``{"err", "ECODE"}``. Not verified against a live tenant: whether posting a comment
+moves the task's ``date_updated`` (this fake says it does), the ECODE values, the order of tasks
+sharing a stamp, and whether a success resets ``fail_count`` (this fake says it does).
 
 People (tests, ``ticket-bridge sandbox``) act through ``open_task``/``edit_task``/``comment``/
 ``set_due_date``; the adapter goes through HTTP.
@@ -59,6 +64,40 @@ SEED000_STATUSES = (
 COMMENTS_PAGE = 25
 TASKS_PAGE = 100
 WINDOW = 60.0
+WEBHOOK_EVENTS = frozenset(
+    {
+        "taskCreated",
+        "taskUpdated",
+        "taskDeleted",
+        "taskPriorityUpdated",
+        "taskStatusUpdated",
+        "taskAssigneeUpdated",
+        "taskDueDateUpdated",
+        "taskTagUpdated",
+        "taskMoved",
+        "taskCommentPosted",
+        "taskCommentUpdated",
+        "taskTimeEstimateUpdated",
+        "taskTimeTrackedUpdated",
+        "listCreated",
+        "listUpdated",
+        "listDeleted",
+        "folderCreated",
+        "folderUpdated",
+        "folderDeleted",
+        "spaceCreated",
+        "spaceUpdated",
+        "spaceDeleted",
+        "goalCreated",
+        "goalUpdated",
+        "goalDeleted",
+        "keyResultCreated",
+        "keyResultUpdated",
+        "keyResultDeleted",
+    }
+)
+TRIES = 5
+SUSPEND_AT = 100
 
 
 class ApiProblem(Exception):
@@ -108,14 +147,30 @@ class FakeStatus:
 
 
 @dataclass
+class FakeField:
+    id: str
+    name: str
+    type: str = "short_text"
+
+    def json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "type": self.type,
+            "type_config": {},
+            "date_created": "1700000000000",
+            "hide_from_guests": False,
+        }
+
+
+@dataclass
 class FakeList:
     id: str
     name: str
     space_id: str
     folder_id: str
     statuses: list[FakeStatus]
-    fields: dict[str, str] = field(default_factory=dict)
-    """Custom field id -> name (all short text)."""
+    fields: dict[str, FakeField] = field(default_factory=dict)
 
     def status(self, name: str) -> FakeStatus | None:
         return next((s for s in self.statuses if s.status.casefold() == name.casefold()), None)
@@ -150,10 +205,42 @@ class FakeTask:
 
 
 @dataclass
-class Subscription:
+class FakeWebhook:
+    """One registered webhook: where it posts, what it watches, its secret and its health."""
+
     id: str
-    url: str
+    endpoint: str
+    events: list[str]
     secret: SecretStr
+    userid: int
+    task_id: str | None = None
+    list_id: str | None = None
+    folder_id: str | None = None
+    space_id: str | None = None
+    status: str = "active"
+    fail_count: int = 0
+
+    def location(self) -> tuple[str | None, str | None, str | None, str | None]:
+        return (self.task_id, self.list_id, self.folder_id, self.space_id)
+
+    def wants(self, event: str) -> bool:
+        return "*" in self.events or event in self.events
+
+    def json(self, team_id: str) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "userid": self.userid,
+            "team_id": int(team_id),
+            "endpoint": self.endpoint,
+            "client_id": "TB0FAKE0CLIENT0ID0000000000000000",
+            "events": list(self.events),
+            "task_id": self.task_id,
+            "list_id": self.list_id,
+            "folder_id": self.folder_id,
+            "space_id": self.space_id,
+            "health": {"status": self.status, "fail_count": self.fail_count},
+            "secret": self.secret.get_secret_value(),
+        }
 
 
 class FakeClickUp:
@@ -167,9 +254,12 @@ class FakeClickUp:
         token: str | None = None,
         oauth_token: str | None = None,
         webhook_secret: str | None = None,
+        page_size: int = TASKS_PAGE,
     ) -> None:
-        """Credentials are random unless given: ``describe`` tells them."""
+        """Credentials are random unless given: ``describe`` tells them. ``page_size``: tasks per
+        page of a team task query (ClickUp's is 100), smaller to test paging cheaply."""
         self.clock = clock
+        self.page_size = page_size
         self.rate_limit = rate_limit
         self.token = token or f"pk_{secrets.randbelow(10**8)}_{secrets.token_hex(16).upper()}"
         self.oauth_token = oauth_token
@@ -189,8 +279,8 @@ class FakeClickUp:
         self._last_ms = 0
         self._window_start: float | None = None
         self._window_used = 0
-        self._subscriptions: list[Subscription] = []
-        self._outbox: queue.Queue[tuple[Subscription, dict[str, str], bytes] | None] = queue.Queue()
+        self._webhooks: dict[str, FakeWebhook] = {}
+        self._outbox: queue.Queue[tuple[FakeWebhook, dict[str, str], bytes] | None] = queue.Queue()
         self._sender: threading.Thread | None = None
         self.bot = self.add_member("ticket-bridge", "bridge@example.com", "UTC")
         self.space_id = self.add_space("Support")
@@ -230,23 +320,42 @@ class FakeClickUp:
             )
             return list_id
 
-    def add_custom_field(self, list_id: str, name: str) -> str:
+    def add_custom_field(self, list_id: str, name: str, type: str = "short_text") -> str:
         with self._lock:
-            field_id = str(uuid.UUID(int=len(self._lists[list_id].fields) + 0xC1C0 + int(list_id)))
-            self._lists[list_id].fields[field_id] = name
+            lst = self._list(list_id)
+            field_id = str(uuid.UUID(int=len(lst.fields) + 0xC1C0 + int(list_id)))
+            lst.fields[field_id] = FakeField(field_id, name, type)
             return field_id
 
-    def subscribe(self, url: str, secret: SecretStr | None = None) -> str:
-        """Send signed deliveries to ``url`` from now on (a background thread posts them)."""
+    def set_statuses(self, list_id: str, statuses: Iterable[tuple[str, str]]) -> None:
+        """An admin edits a List's statuses; tasks keep theirs until moved (as in ClickUp)."""
         with self._lock:
-            sub = Subscription(str(uuid.uuid4()), url, secret or self.webhook_secret)
-            self._subscriptions.append(sub)
-            if self._sender is None:
-                self._sender = threading.Thread(
-                    target=self._send, daemon=True, name="clickup-hooks"
-                )
-                self._sender.start()
-            return sub.id
+            self._list(list_id).statuses = [
+                FakeStatus(id=f"sc{list_id}_{i}", status=n, type=t, orderindex=i)
+                for i, (n, t) in enumerate(statuses)
+            ]
+
+    def subscribe(self, url: str, secret: SecretStr | None = None) -> str:
+        """An admin registers a Workspace webhook to ``url`` for every event, signed with
+        ``secret`` (default: the ``webhook_secret`` that ``describe`` tells); returns its id."""
+        with self._lock:
+            return self._register(
+                {"endpoint": url, "events": ["*"]}, secret or self.webhook_secret
+            ).id
+
+    def webhook_ids(self) -> list[str]:
+        with self._lock:
+            return list(self._webhooks)
+
+    def webhook(self, webhook_id: str) -> dict[str, Any]:
+        """A webhook as ``GET /team/{id}/webhook`` shows it, health included."""
+        with self._lock:
+            return self._webhooks[webhook_id].json(self.team_id)
+
+    def unhook(self, webhook_id: str) -> None:
+        """An admin deletes a webhook."""
+        with self._lock:
+            del self._webhooks[webhook_id]
 
     def stop(self) -> None:
         with self._lock:
@@ -294,6 +403,15 @@ class FakeClickUp:
             )
             return task.id
 
+    def import_tasks(self, names: Iterable[str], *, list_id: str | None = None) -> list[str]:
+        """A bulk import: the tasks are created in one go and share one ``date_created``."""
+        with self._lock:
+            ids = [self.open_task(name, list_id=list_id) for name in names]
+            stamp = min(self._tasks[i].date_created for i in ids)
+            for task_id in ids:
+                self._tasks[task_id].date_created = stamp
+            return ids
+
     def edit_task(self, task_id: str, by: int | None = None, **changes: Any) -> None:
         """Change fields as the UI would: name, status, priority (1-4/None), description."""
         with self._lock:
@@ -325,9 +443,12 @@ class FakeClickUp:
         """A delivery about ``task_id`` signed with the default secret, as ClickUp would send it."""
         with self._lock:
             task = self._task(task_id)
+            hook = next(
+                (h for h in self._webhooks.values() if h.secret == self.webhook_secret), None
+            )
             return webhooks.deliver(
                 self.webhook_secret,
-                "fake-webhook",
+                "fake-webhook" if hook is None else hook.id,
                 event,
                 task.id,
                 [self._history(task, "name", self.bot)],
@@ -485,25 +606,97 @@ class FakeClickUp:
             "after": None,
         }
 
+    def _register(self, body: Mapping[str, Any], secret: SecretStr | None) -> FakeWebhook:
+        endpoint, events = body.get("endpoint"), body.get("events")
+        if not isinstance(endpoint, str) or not endpoint.startswith(("http://", "https://")):
+            raise ApiProblem(400, "Endpoint must be a valid URL", "WEBHOOK_001")
+        if (
+            not isinstance(events, list)
+            or not events
+            or not all(e == "*" or e in WEBHOOK_EVENTS for e in events)
+        ):
+            raise ApiProblem(400, "Events must be a list of webhook events or *", "WEBHOOK_002")
+        where: dict[str, str | None] = {}
+        for key in ("space_id", "folder_id", "list_id", "task_id"):
+            given = body.get(key)
+            if given is not None and (isinstance(given, bool) or not isinstance(given, int | str)):
+                raise ApiProblem(400, f"{key} invalid", "INPUT_005")
+            where[key] = None if given is None else str(given)
+        if where["list_id"] is not None:
+            self._list(where["list_id"])
+        if where["task_id"] is not None:
+            self._task(where["task_id"])
+        hook = FakeWebhook(
+            id=str(uuid.uuid4()),
+            endpoint=endpoint,
+            events=list(events),
+            secret=secret or SecretStr(secrets.token_hex(32).upper()),
+            userid=self.bot,
+            task_id=where["task_id"],
+            list_id=where["list_id"],
+            folder_id=where["folder_id"],
+            space_id=where["space_id"],
+        )
+        if any(
+            h.endpoint == hook.endpoint and h.location() == hook.location()
+            for h in self._webhooks.values()
+        ):
+            raise ApiProblem(400, "Webhook configuration already exists", "WEBHOOK_003")
+        self._webhooks[hook.id] = hook
+        if self._sender is None:
+            self._sender = threading.Thread(target=self._send, daemon=True, name="clickup-hooks")
+            self._sender.start()
+        return hook
+
+    def _watches(self, hook: FakeWebhook, task: FakeTask) -> bool:
+        """The most specific location set on the webhook decides."""
+        lst = self._lists[task.list_id]
+        if hook.task_id is not None:
+            return hook.task_id == task.id
+        if hook.list_id is not None:
+            return hook.list_id == lst.id
+        if hook.folder_id is not None:
+            return hook.folder_id == lst.folder_id
+        if hook.space_id is not None:
+            return hook.space_id == lst.space_id
+        return True
+
     def _event(self, task: FakeTask, event: str, what: str, by: int) -> None:
-        if not self._subscriptions:
+        hooks = [
+            h
+            for h in self._webhooks.values()
+            if h.status != "suspended" and h.wants(event) and self._watches(h, task)
+        ]
+        if not hooks:
             return
         item = [self._history(task, what, by)]
-        for sub in self._subscriptions:
-            headers, body = webhooks.deliver(sub.secret, sub.id, event, task.id, item)
-            self._outbox.put((sub, headers, body))
+        for hook in hooks:
+            headers, body = webhooks.deliver(hook.secret, hook.id, event, task.id, item)
+            self._outbox.put((hook, headers, body))
 
     def _send(self) -> None:
-        """Up to 5 tries per event, then the event is dropped for good, as ClickUp does."""
+        """Up to 5 tries per event, then the event is dropped for good and counted against
+        the webhook's health, as ClickUp does; a 410 suspends it at once."""
         while (job := self._outbox.get()) is not None:
-            sub, headers, body = job
-            for _ in range(5):
+            hook, headers, body = job
+            delivered = gone = False
+            for _ in range(TRIES):
                 try:
-                    answer = requests.post(sub.url, data=body, headers=headers, timeout=7)
+                    answer = requests.post(hook.endpoint, data=body, headers=headers, timeout=7)
                 except requests.RequestException:
                     continue
-                if answer.status_code < 300:
+                delivered = answer.status_code < 300
+                gone = answer.status_code == 410
+                if delivered or gone:
                     break
+            with self._lock:
+                if gone:
+                    hook.status = "suspended"
+                elif delivered:
+                    hook.status, hook.fail_count = "active", 0
+                else:
+                    hook.fail_count += 1
+                    hook.status = "suspended" if hook.fail_count >= SUSPEND_AT else "failing"
 
     # -- JSON as ClickUp gives it -------------------------------------------------------------
 
@@ -555,16 +748,11 @@ class FakeClickUp:
             "time_spent": 0,
             "custom_fields": [
                 {
-                    "id": field_id,
-                    "name": name,
-                    "type": "short_text",
-                    "type_config": {},
-                    "date_created": "1700000000000",
-                    "hide_from_guests": False,
-                    **({"value": task.fields[field_id]} if field_id in task.fields else {}),
+                    **f.json(),
+                    **({"value": task.fields[f.id]} if f.id in task.fields else {}),
                     "required": False,
                 }
-                for field_id, name in lst.fields.items()
+                for f in lst.fields.values()
             ],
             "dependencies": [],
             "linked_tasks": [],
@@ -658,6 +846,9 @@ class FakeClickUp:
             routes=[
                 Route("/api/v2/team", r(self._get_teams), methods=["GET"]),
                 Route("/api/v2/list/{list_id}", r(self._get_list), methods=["GET"]),
+                Route("/api/v2/list/{list_id}/field", r(self._get_fields), methods=["GET"]),
+                Route("/api/v2/team/{team_id}/webhook", r(self._get_hooks), methods=["GET"]),
+                Route("/api/v2/team/{team_id}/webhook", r(self._post_hook), methods=["POST"]),
                 Route("/api/v2/list/{list_id}/task", r(self._post_task), methods=["POST"]),
                 Route("/api/v2/task/{task_id}", r(self._get_task), methods=["GET"]),
                 Route("/api/v2/task/{task_id}", r(self._put_task), methods=["PUT"]),
@@ -699,6 +890,23 @@ class FakeClickUp:
             "permission_level": "create",
         }
 
+    def _get_fields(self, request: Request, body: Any) -> Any:
+        lst = self._list(request.path_params["list_id"])
+        return {"fields": [f.json() for f in lst.fields.values()]}
+
+    def _team(self, request: Request) -> None:
+        if request.path_params["team_id"] != self.team_id:
+            raise ApiProblem(401, "Team not authorized", "OAUTH_027")
+
+    def _get_hooks(self, request: Request, body: Any) -> Any:
+        self._team(request)
+        return {"webhooks": [h.json(self.team_id) for h in self._webhooks.values()]}
+
+    def _post_hook(self, request: Request, body: Any) -> Any:
+        self._team(request)
+        hook = self._register(self._object(body), None)
+        return {"id": hook.id, "webhook": hook.json(self.team_id)}
+
     def _get_task(self, request: Request, body: Any) -> Any:
         task = self._task(request.path_params["task_id"])
         markdown = request.query_params.get("include_markdown_description") == "true"
@@ -713,9 +921,18 @@ class FakeClickUp:
         task = self._create(request.path_params["list_id"], self._object(body), self.bot)
         return self._task_json(task, markdown=False)
 
+    @staticmethod
+    def _int(q: Mapping[str, str], name: str) -> int | None:
+        given = q.get(name)
+        if given is None:
+            return None
+        try:
+            return int(given)
+        except ValueError:
+            raise ApiProblem(400, f"{name} must be an integer", "INPUT_005") from None
+
     def _team_tasks(self, request: Request, body: Any) -> Any:
-        if request.path_params["team_id"] != self.team_id:
-            raise ApiProblem(401, "Team not authorized", "OAUTH_027")
+        self._team(request)
         q = request.query_params
         tasks = list(self._tasks.values())
         if q.get("include_closed") != "true":
@@ -724,10 +941,11 @@ class FakeClickUp:
             tasks = [t for t in tasks if t.list_id in lists]
         if tags := q.getlist("tags[]"):
             tasks = [t for t in tasks if set(tags) & set(t.tags)]
-        if (gt := q.get("date_updated_gt")) is not None:
-            tasks = [t for t in tasks if t.date_updated > int(gt)]
-        if (lt := q.get("date_updated_lt")) is not None:
-            tasks = [t for t in tasks if t.date_updated < int(lt)]
+        for name, stamp in (("date_updated", "date_updated"), ("date_created", "date_created")):
+            if (gt := self._int(q, f"{name}_gt")) is not None:
+                tasks = [t for t in tasks if getattr(t, stamp) > gt]
+            if (lt := self._int(q, f"{name}_lt")) is not None:
+                tasks = [t for t in tasks if getattr(t, stamp) < lt]
         for wanted in q.getlist("custom_fields"):
             try:
                 filters = json.loads(wanted)
@@ -743,12 +961,15 @@ class FakeClickUp:
         if key is None:
             raise ApiProblem(400, "order_by invalid", "INPUT_005")
         tasks.sort(key=lambda t: getattr(t, key), reverse=q.get("reverse") != "true")
-        page = int(q.get("page", "0"))
-        chunk = tasks[page * TASKS_PAGE : (page + 1) * TASKS_PAGE]
+        page = self._int(q, "page") or 0
+        if page < 0:
+            raise ApiProblem(400, "page must not be negative", "INPUT_005")
+        size = self.page_size
+        chunk = tasks[page * size : (page + 1) * size]
         markdown = q.get("include_markdown_description") == "true"
         return {
             "tasks": [self._task_json(t, markdown=markdown) for t in chunk],
-            "last_page": (page + 1) * TASKS_PAGE >= len(tasks),
+            "last_page": (page + 1) * size >= len(tasks),
         }
 
     def _tag(self, request: Request, body: Any) -> Any:

@@ -6,7 +6,7 @@ field ClickUp adds tomorrow does not stop the sync.
 
 from __future__ import annotations
 
-from pydantic import ConfigDict, Field, JsonValue
+from pydantic import ConfigDict, Field, JsonValue, SecretStr
 
 from ticket_bridge.bridge.model import Frozen
 
@@ -42,10 +42,26 @@ class TaskStatus(Payload):
     orderindex: int = 0
 
 
+class Place(Payload):
+    id: str
+
+
 class ListInfo(Payload):
     id: str
     name: str
     statuses: tuple[TaskStatus, ...] = ()
+    folder: Place | None = None
+    space: Place | None = None
+
+
+class ListField(Payload):
+    id: str
+    name: str
+    type: str
+
+
+class ListFields(Payload):
+    fields: tuple[ListField, ...]
 
 
 class TaskPriority(Payload):
@@ -74,6 +90,7 @@ class Task(Payload):
     markdown_description: str | None = None
     description: str | None = None
     status: TaskStatus
+    date_created: str | None = None
     date_updated: str
     creator: User | None = None
     assignees: tuple[User, ...] = ()
@@ -118,6 +135,34 @@ class WebhookDelivery(Payload):
     webhook_id: str
     task_id: str | None = None
     history_items: tuple[HistoryItem, ...] = Field(default=())
+
+
+class WebhookHealth(Payload):
+    status: str
+    fail_count: int = 0
+
+
+class Webhook(Payload):
+    """A registered webhook; ClickUp hands its ``secret`` out on every read, so it is kept secret."""
+
+    id: str
+    endpoint: str
+    events: tuple[str, ...] = ()
+    task_id: str | None = None
+    list_id: str | int | None = None
+    folder_id: str | int | None = None
+    space_id: str | int | None = None
+    health: WebhookHealth | None = None
+    secret: SecretStr
+
+
+class Webhooks(Payload):
+    webhooks: tuple[Webhook, ...]
+
+
+class CreatedWebhook(Payload):
+    id: str
+    webhook: Webhook
 
 
 class ApiError(Payload):
