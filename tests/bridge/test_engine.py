@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import TickingClock
-from tests.world import World
+from tests.world import AGENT, CUSTOMER, World
 from ticket_bridge.adapters.memory import webhooks
+from ticket_bridge.adapters.memory.fake import SimulatedCrash
+from ticket_bridge.bridge.agreement import link_disagreements
 from ticket_bridge.bridge.events import CursorCommitted, PassFinished, PollFailed
 from ticket_bridge.bridge.model import Field
 from ticket_bridge.bridge.store import Store
@@ -75,3 +77,109 @@ def test_a_quiet_pass_reads_only_the_feeds(world: World) -> None:
     for name, tracker in world.trackers.items():
         extra = {op: n - calls[name].get(op, 0) for op, n in tracker.calls.items()}
         assert {op: n for op, n in extra.items() if n} == {"changes": 1}, name
+
+
+def test_a_claimed_ticket_is_not_handed_out_twice_and_its_later_deliveries_wait_for_it(
+    world: World,
+) -> None:
+    first, second = (world.zendesk.open_ticket(f"T{n}", kind="incident") for n in range(2))
+    world.settle()
+    world.store.enqueue("zendesk", "d-1", first)
+    [claim] = world.engine.claim()
+    world.store.enqueue("zendesk", "d-2", first)
+    world.store.enqueue("zendesk", "d-3", second)
+    assert [c.ticket_id for c in world.engine.claim()] == [second], "d-2 waits for d-1's claim"
+    assert world.engine.claim() == []
+    list(world.engine.settle(claim))
+    [again] = world.engine.claim()
+    assert [i.delivery_id for i in again.items] == ["d-2"]
+
+
+def test_a_claim_holds_a_ticket_that_could_not_be_read(world: World) -> None:
+    tickets = [world.zendesk.open_ticket(f"T{n}", kind="incident") for n in range(2)]
+    for n, ticket in enumerate(tickets):
+        world.store.enqueue("zendesk", f"z-{n}", ticket)
+    [taken] = world.engine.claim(1)
+    for _ in range(4):
+        world.zendesk.inject("read", "transient", ticket_id=taken.ticket_id)
+    events = list(world.engine.settle(taken, hold=60))
+    assert any(isinstance(e, PollFailed) for e in events)
+    assert [c.ticket_id for c in world.engine.claim()] == [tickets[1]], "the unread one is held"
+    assert world.store.inbox_depth() == 2, "the unread ticket's delivery stays in the inbox"
+
+
+def calls(world: World) -> dict[str, int]:
+    return {name: sum(t.calls.values()) for name, t in world.trackers.items()}
+
+
+def test_the_echo_of_our_own_write_costs_two_reads_and_writes_nothing(world: World) -> None:
+    ticket = world.zendesk.open_ticket("Broken", kind="incident", status="new")
+    world.zendesk.comment(ticket, CUSTOMER, "It is still broken", public=True)
+    world.settle()
+    jira = world.counterpart("jira", f"zendesk:{ticket}")
+    world.zendesk.edit(ticket, priority="urgent")
+    world.store.enqueue("zendesk", "d-change", ticket)
+    list(world.engine.drain_inbox())
+    assert jira.fields[Field.PRIORITY] == "Highest"
+
+    before = calls(world)
+    world.store.enqueue("jira", "d-echo", jira.id)  # Jira's webhook about our write
+    events = list(world.engine.drain_inbox())
+    spent = {name: n - before[name] for name, n in calls(world).items()}
+    assert spent == {"zendesk": 0, "jira": 2, "clickup": 0}, "the ticket and its comments"
+    assert [e.event for e in events] == ["hint_settled"]
+
+
+def test_a_real_change_behind_a_hint_is_reconciled_in_full(world: World) -> None:
+    ticket = world.zendesk.open_ticket("Broken", kind="incident", status="new")
+    world.settle()
+    jira = world.counterpart("jira", f"zendesk:{ticket}")
+    world.jira.comment(jira.id, AGENT, "Found it", public=False)
+    world.store.enqueue("jira", "d-comment", jira.id)
+    list(world.engine.drain_inbox())
+    zendesk = world.zendesk.tickets[ticket]
+    assert [(c.public, "Found it" in c.body) for c in zendesk.comments] == [(False, True)]
+
+
+def test_a_link_left_half_written_by_a_crash_is_finished_by_the_next_hint(
+    world: World,
+) -> None:
+    ticket = world.zendesk.open_ticket("Broken", kind="incident", status="new")
+    world.settle()
+    world.zendesk.edit(ticket, priority="urgent")
+    world.clickup.inject("update", "crash_after_write")  # refs go in order: Jira is never written
+    world.store.enqueue("zendesk", "d-1", ticket)
+    with pytest.raises(SimulatedCrash):
+        list(world.engine.drain_inbox())
+    world.restart()
+    link = world.store.link_for("zendesk", ticket)
+    assert link is not None
+    assert link_disagreements(link, world.store, world.adapters, world.policy)
+    # The hint the crash interrupted is still in the inbox. Zendesk now holds its base (the
+    # merge was recorded), but the link is not settled, so the hint is reconciled in full and
+    # the write the crash cut off is made.
+    assert world.store.inbox_depth() == 1
+    list(world.engine.drain_inbox())
+    assert world.counterpart("jira", f"zendesk:{ticket}").fields[Field.PRIORITY] == "Highest"
+    assert link_disagreements(link, world.store, world.adapters, world.policy) == []
+
+
+def test_links_waiting_out_an_outage_are_retried_as_soon_as_the_tracker_answers(
+    world: World,
+) -> None:
+    ticket = world.zendesk.open_ticket("Broken", kind="incident", status="new")
+    world.settle()
+    world.zendesk.edit(ticket, priority="urgent")
+    for _ in range(4):
+        world.jira.inject("read", "transient")
+    events = list(world.engine.sync_ticket("zendesk", ticket))
+    [failed] = [e for e in events if e.event == "link_failed"]
+    assert failed.retry_at > world.clock.now
+    for _ in range(4):  # every attempt of the call
+        world.jira.inject("changes", "transient")
+    assert [e.event for e in world.engine.poll("jira")] == ["poll_failed"]
+    recovered = list(world.engine.poll("jira"))
+    assert [e.event for e in recovered][:1] == ["tracker_recovered"]
+    list(world.engine.retry_due())
+    jira = world.counterpart("jira", f"zendesk:{ticket}")
+    assert jira.fields[Field.PRIORITY] == "Highest"

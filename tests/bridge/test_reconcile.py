@@ -418,3 +418,17 @@ def test_a_new_ticket_with_an_unknown_status_is_linked_parked_and_revived_later(
     assert jira.fields[Field.PRIORITY] == "Highest", "the ticket's own values, not placeholders"
     assert world.zendesk.tickets[odd].fields[Field.STATUS] == "pending", "not overwritten"
     assert disagreements(world.store, world.adapters, world.policy) == []
+
+
+def test_when_the_owner_did_not_change_the_field_the_conflict_says_latest_decided(
+    store: Store, clock: TickingClock
+) -> None:
+    policy = SyncPolicy(routes=ROUTES, fields={Field.PRIORITY: FieldPolicy(owner="zendesk")})
+    world = World(store, clock, policy=policy)
+    ticket = outage(world)
+    jira = world.counterpart("jira", f"zendesk:{ticket}")
+    clickup = world.counterpart("clickup", f"zendesk:{ticket}")
+    world.jira.edit(jira.id, priority="High")
+    world.clickup.edit(clickup.id, priority="low")  # later; zendesk, the owner, left it alone
+    [conflict] = [e for e in world.settle() if isinstance(e, ConflictSettled)]
+    assert conflict.winner == "clickup" and conflict.policy == "latest"

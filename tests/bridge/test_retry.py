@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import pytest
@@ -61,6 +62,20 @@ def test_backoff_is_jittered_exponential_and_capped() -> None:
     rng = random.Random(3)
     for attempt in range(1, 12):
         ceiling = min(10.0, 2 ** (attempt - 1))
-        samples = [backoff(attempt, policy, rng) for _ in range(200)]
+        samples = [
+            backoff(attempt, policy.backoff_base, policy.backoff_cap, rng) for _ in range(200)
+        ]
         assert all(0 <= s <= ceiling for s in samples)
         assert max(samples) > ceiling * 0.8, "full jitter spreads up to the ceiling"
+
+
+def test_a_failing_link_backs_off_for_about_half_an_hour_before_its_dead_letter() -> None:
+    """A tracker down for a minute, or for a deploy, leaves its links waiting, not dead."""
+    policy = RetryPolicy()
+    retry = CallRetry(policy, rng=random.Random(5))
+    error = Transient("jira", "503 Service Unavailable")
+    delays = [retry.link_delay(n, error) for n in range(1, policy.link_attempts)]
+    assert delays[0] >= 2.5, "never at once"
+    assert all(later >= earlier / 2 for earlier, later in itertools.pairwise(delays))
+    assert 15 * 60 < sum(delays) < 60 * 60
+    assert retry.link_delay(1, RateLimited("jira", 90.0, "429")) == 90.0

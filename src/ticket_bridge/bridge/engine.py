@@ -2,22 +2,33 @@
 
 The engine decides what to reconcile and what a failure means for a link; the reconciler
 decides what a link's tickets should hold. Every outcome is a typed event; nothing is printed.
+
+It is safe to call from several threads at once (the daemon's workers and pollers): work on one
+link is serialised by a lock keyed by the link's key, which an unlinked ticket shares with the
+link it will join (its correlation key), so adopting a counterpart never races its creation; and
+inbox rows are claimed in-process, so no two threads take the same delivery.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from functools import partial
+from typing import cast
 
 from ticket_bridge.bridge import lifecycle
-from ticket_bridge.bridge.adapter import Adapter, Mirror
+from ticket_bridge.bridge.adapter import Adapter, Mirror, NativeTicket
 from ticket_bridge.bridge.errors import (
+    Busy,
     Conflict,
     NotFound,
     ParkLink,
     Permanent,
+    RateLimited,
     Refused,
     TrackerError,
 )
@@ -33,12 +44,14 @@ from ticket_bridge.bridge.events import (
     PassFinished,
     PolicyApplied,
     PollFailed,
+    TrackerRecovered,
 )
 from ticket_bridge.bridge.lifecycle import LifecyclePolicies
 from ticket_bridge.bridge.model import Comment, Person, Ref, Visibility
 from ticket_bridge.bridge.policy import SyncPolicy
 from ticket_bridge.bridge.reconcile import Reconciler, observed
-from ticket_bridge.bridge.retry import CallRetry
+from ticket_bridge.bridge.retry import CallRetry, honouring_retry_after
+from ticket_bridge.bridge.slots import Slots, Slotted
 from ticket_bridge.bridge.store import AuditEntry, InboxItem, LinkRecord, Store
 
 CONFLICT_REMERGES = 3
@@ -48,8 +61,60 @@ REMINDER = (
 )
 
 
+PENDING_WINDOW = 1000
+"""How many unclaimed inbox rows one claim looks at."""
+HINT_HOLD = 5.0
+"""Seconds a daemon leaves a hint alone after its ticket could not be read (the tracker is down)."""
+
+
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+class KeyedLocks:
+    """One re-entrant lock per key, made on first use and dropped once nobody holds or awaits it."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[str, tuple[threading.RLock, int]] = {}
+
+    def held(self, key: str) -> bool:
+        with self._guard:
+            return key in self._locks
+
+    @contextmanager
+    def hold(self, key: str, wait: float | None = None) -> Iterator[None]:
+        """Hold ``key``'s lock; with ``wait``, raise ``Busy`` rather than wait longer for it."""
+        with self._guard:
+            lock, users = self._locks.get(key) or (threading.RLock(), 0)
+            self._locks[key] = (lock, users + 1)
+        try:
+            if not lock.acquire(timeout=-1 if wait is None else wait):
+                raise Busy(link=key)
+            try:
+                yield
+            finally:
+                lock.release()
+        finally:
+            with self._guard:
+                users = self._locks[key][1] - 1
+                if users:
+                    self._locks[key] = (lock, users)
+                else:
+                    del self._locks[key]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The inbox rows about one ticket, in one thread's hands until settled or released."""
+
+    tracker: str
+    ticket_id: str
+    items: tuple[InboxItem, ...]
+
+    @property
+    def ticket(self) -> tuple[str, str]:
+        return (self.tracker, self.ticket_id)
 
 
 class Engine:
@@ -64,30 +129,72 @@ class Engine:
     ) -> None:
         self.store = store
         self.adapters = dict(adapters)
+        self.slots = Slots()  # unbounded until a daemon sets ``per_tracker``
+        self._calls: dict[str, Adapter] = {
+            name: cast(Adapter, Slotted(adapter, name, self.slots))
+            for name, adapter in self.adapters.items()
+        }
         self.policy = policy
         self.retry = retry or CallRetry(policy.retry)
         self.clock = clock
-        self.reconciler = Reconciler(store, self.adapters, policy, self.retry, clock)
+        self.down: set[str] = set()  # trackers whose last call failed
+        self._down_lock = threading.Lock()
+        self.reconciler = Reconciler(store, self._calls, policy, self.retry, clock)
+        self.links = KeyedLocks()
+        self._inbox = threading.Lock()
+        self._claimed: set[int] = set()  # inbox rows in some thread's hands (or deferred)
+        self._in_hand: dict[tuple[str, str], list[int]] = {}  # ticket -> rows deferred behind it
+        self._held: dict[tuple[str, str], float] = {}  # ticket -> monotonic time it may go again
+        self._blocked: dict[tuple[str, str], Busy] = {}  # ticket -> what it found taken
+        self._waiting = False  # the last claim left deliveries behind a ticket or tracker in hand
 
     # -- one link --------------------------------------------------------------------------
 
     def sync_link(self, link_id: int) -> Iterator[Event]:
         """Reconcile one link; what a failure means (retry later, park, dead letter) is decided here."""
         link = self.store.link(link_id)
-        if link is not None:
-            yield from self._sync(link)
+        if link is None:
+            return
+        with self.links.hold(link.key):
+            link = self.store.link(link_id)  # as it is now that no one else works on it
+            if link is not None:
+                yield from self._sync(link)
 
-    def _sync(self, link: LinkRecord) -> Iterator[Event]:
+    def _sync(self, link: LinkRecord, trigger: str | None = None) -> Iterator[Event]:
+        """Reconcile ``link``; ``trigger`` names the tracker whose ticket a hint or feed named.
+
+        A hint about a settled link whose ticket holds only what the bridge already knows (the
+        echo of its own write) costs two reads instead of a full reconcile.
+        """
         if link.state != "active":
             return
         link_id = link.id
         try:
+            seen: dict[str, NativeTicket] = {}
+            state = (
+                self.reconciler.settled(link)
+                if trigger in link.refs and not link.failures
+                else None
+            )
+            if trigger is not None and state is not None:
+                ref = link.refs[trigger]
+                adapter = self._calls[trigger]
+                try:
+                    native = self.retry(partial(adapter.read, ref.native_id))
+                except NotFound as exc:
+                    raise ParkLink(
+                        f"{trigger}:{ref.native_id} no longer exists (deleted or moved); "
+                        f"unlink it or link the ticket that replaced it"
+                    ) from exc
+                if self.reconciler.echo(link, trigger, native, state):
+                    return
+                seen[trigger] = native
             current: LinkRecord | None = link
             for attempt in range(1, CONFLICT_REMERGES + 1):
                 if current is None or current.state != "active":
                     return
                 try:
-                    yield from self.reconciler.reconcile(current)
+                    yield from self.reconciler.reconcile(current, seen if attempt == 1 else None)
                     break
                 except Conflict:
                     if attempt == CONFLICT_REMERGES:
@@ -98,10 +205,27 @@ class Engine:
             yield LinkParked(link=link.key, reason=exc.reason)
             return
         except TrackerError as exc:
+            if not isinstance(exc, RateLimited):  # throttling is not an outage: its wait stands
+                self._went_down(exc.tracker)
             yield from self._failed(link_id, link.key, link.failures + 1, exc)
             return
         if link.failures:
             self.store.note_success(link_id)
+        for tracker in link.refs:
+            yield from self._came_back(tracker)
+
+    def _went_down(self, tracker: str) -> None:
+        with self._down_lock:
+            self.down.add(tracker)
+
+    def _came_back(self, tracker: str) -> Iterator[Event]:
+        """A tracker that failed answers again: links waiting out its outage go now, not at
+        the end of their backoff."""
+        with self._down_lock:
+            if tracker not in self.down:
+                return
+            self.down.discard(tracker)
+        yield TrackerRecovered(tracker=tracker, hastened=self.store.hasten())
 
     def _failed(self, link_id: int, key: str, attempt: int, exc: TrackerError) -> Iterator[Event]:
         error = str(exc)
@@ -115,38 +239,62 @@ class Engine:
         yield LinkFailed(link=key, attempt=attempt, error=error, retry_at=retry_at)
 
     def sync_ticket(self, tracker: str, ticket_id: str) -> Iterator[Event]:
-        """A ticket changed: reconcile its link, or adopt it when unlinked."""
-        link = self.store.link_for(tracker, ticket_id)
-        if link is None:
-            adapter = self.adapters[tracker]
+        """A ticket changed: reconcile its link, or adopt it when unlinked.
+
+        Under the lock of the link's key: an unlinked ticket's key is the one of the link it would
+        join (its correlation key), so a counterpart whose webhook arrives before its creator
+        recorded it waits for the creator, then finds itself linked.
+        """
+        for _ in range(3):  # the ticket may be linked (or moved) while this waits for a lock
+            link = self.store.link_for(tracker, ticket_id)
+            if link is not None:
+                with self._hold(link.key):
+                    current = self.store.link_for(tracker, ticket_id)
+                    if current is None or current.id != link.id:
+                        continue
+                    yield from self._sync_due(current, tracker)
+                return
+            adapter = self._calls[tracker]
             try:
-                native = self.retry(lambda: adapter.read(ticket_id))
+                native = self.retry(partial(adapter.read, ticket_id))
             except NotFound:
                 return
-            link_id, events = self.reconciler.adopt(tracker, native)
-            yield from events
-            if link_id is None:
-                return
-            link = self.store.link(link_id)
-            if link is None:
-                return
+            with self._hold(native.correlation_key or f"{tracker}:{native.id}"):
+                if self.store.link_for(tracker, ticket_id) is not None:
+                    continue
+                link_id, events = self.reconciler.adopt(tracker, native)
+                yield from events
+                adopted = None if link_id is None else self.store.link(link_id)
+                if adopted is not None:
+                    yield from self._sync_due(adopted)
+            return
+
+    def _sync_due(self, link: LinkRecord, trigger: str | None = None) -> Iterator[Event]:
         if link.retry_at is not None and link.retry_at > self.clock():
             return
-        yield from self._sync(link)
+        yield from self._sync(link, trigger)
 
     # -- passes ----------------------------------------------------------------------------
 
-    def poll(self, tracker: str) -> Iterator[Event]:
-        """One pass over a tracker's change feed; the cursor is committed only after a clean pass."""
+    def poll(self, tracker: str, stop: Callable[[], bool] = lambda: False) -> Iterator[Event]:
+        """One pass over a tracker's change feed; the cursor is committed only after a clean pass.
+
+        ``stop`` is checked between tickets; a stopped pass is not clean, so the next one repeats it.
+        """
         adapter = self.adapters[tracker]
         stored = self.store.cursor(tracker)
         try:
             changes = self.retry(lambda: adapter.changes(stored[0] if stored else None))
         except TrackerError as exc:
+            if not isinstance(exc, RateLimited):
+                self._went_down(tracker)
             yield PollFailed(tracker=tracker, error=str(exc))
             return
+        yield from self._came_back(tracker)
         clean = True
         for ticket_id in dict.fromkeys(changes.ids):
+            if stop():
+                return
             try:
                 yield from self.sync_ticket(tracker, ticket_id)
             except TrackerError as exc:
@@ -156,6 +304,112 @@ class Engine:
             self.store.set_cursor(tracker, changes.cursor)
             yield CursorCommitted(tracker=tracker, cursor=changes.cursor)
 
+    # -- the inbox -------------------------------------------------------------------------
+
+    def claim(self, tickets: int | None = None) -> list[Claim]:
+        """Take the pending deliveries of up to ``tickets`` tickets, oldest first, one claim each.
+
+        A ticket already in some thread's hands is not handed out again: its new deliveries are
+        deferred until that thread releases it, then coalesce into the next claim. A ticket given
+        back ``Busy`` waits until the tracker it needed has a free slot. Claims are in-process:
+        one daemon per store.
+        """
+        with self._inbox:
+            now = time.monotonic()
+            self._held = {k: at for k, at in self._held.items() if at > now}
+            self._blocked = {k: b for k, b in self._blocked.items() if self._still(b)}
+            groups: dict[tuple[str, str], list[InboxItem]] = {}
+            for item in self.store.pending(PENDING_WINDOW + len(self._claimed)):
+                if item.id in self._claimed:
+                    continue
+                ticket = (item.tracker, item.ticket_id)
+                deferred = self._in_hand.get(ticket)
+                if deferred is not None:
+                    deferred.append(item.id)
+                    self._claimed.add(item.id)
+                elif ticket not in self._held and ticket not in self._blocked:
+                    groups.setdefault(ticket, []).append(item)
+            claims: list[Claim] = []
+            self._waiting = any(self._in_hand.values()) or bool(self._blocked)
+            for (tracker, ticket_id), items in groups.items():
+                if tickets is not None and len(claims) >= tickets:
+                    break
+                self._in_hand[(tracker, ticket_id)] = []
+                self._claimed.update(item.id for item in items)
+                claims.append(Claim(tracker, ticket_id, tuple(items)))
+            return claims
+
+    def _still(self, busy: Busy) -> bool:
+        """Whether what a ticket found taken is taken still."""
+        if busy.tracker is not None:
+            return self.slots.full(busy.tracker)
+        return busy.link is not None and self.links.held(busy.link)
+
+    def _hold(self, key: str) -> AbstractContextManager[None]:
+        """A link's lock; a worker (a bound thread) gives its ticket back rather than wait long."""
+        return self.links.hold(key, self.slots.wait if self.slots.bound_here() else None)
+
+    def release(self, claim: Claim, *, hold: float = 0.0, blocked_on: Busy | None = None) -> None:
+        """Give a claimed ticket back; its rows not settled, and those deferred, can be claimed again.
+
+        With ``hold``, the ticket is not handed out again for that many seconds; with
+        ``blocked_on``, not before what it found taken is free.
+        """
+        with self._inbox:
+            deferred = self._in_hand.pop(claim.ticket, [])
+            self._claimed.difference_update(item.id for item in claim.items)
+            self._claimed.difference_update(deferred)
+            if hold > 0:
+                self._held[claim.ticket] = time.monotonic() + hold
+            if blocked_on is not None:
+                self._blocked[claim.ticket] = blocked_on
+
+    def waiting(self) -> bool:
+        """Whether deliveries wait for a ticket or a tracker in hand: a release may free them."""
+        with self._inbox:
+            return self._waiting or any(self._in_hand.values())
+
+    def in_hand(self) -> int:
+        """How many tickets' deliveries some thread holds now."""
+        with self._inbox:
+            return len(self._in_hand)
+
+    def settle(self, claim: Claim, *, hold: float = 0.0) -> Iterator[Event]:
+        """Reconcile a claimed ticket, mark its deliveries done, and release it.
+
+        A ticket whose reconcile could not start (the tracker is down) keeps its deliveries in the
+        inbox, released with ``hold`` (``HINT_HOLD`` and a tracker's retry-after suit a daemon).
+        """
+        ids = [item.id for item in claim.items]
+        settled: HintSettled | None = None
+        waited = hold
+        blocked_on: Busy | None = None
+        try:
+            if claim.tracker in self.adapters:
+                try:
+                    with self.slots.bound():
+                        yield from self.sync_ticket(claim.tracker, claim.ticket_id)
+                except Busy as exc:
+                    waited, blocked_on = 0.0, exc
+                    return
+                except TrackerError as exc:
+                    waited = honouring_retry_after(exc, hold) if hold else 0.0
+                    yield PollFailed(tracker=claim.tracker, error=str(exc))
+                    return
+                first = min(item.received_at for item in claim.items)
+                settled = HintSettled(
+                    tracker=claim.tracker,
+                    ticket_id=claim.ticket_id,
+                    deliveries=len(ids),
+                    latency=max(0.0, (self.clock() - first).total_seconds()),
+                )
+            self.store.done(ids)
+            waited = 0.0
+        finally:
+            self.release(claim, hold=waited, blocked_on=blocked_on)
+        if settled is not None:
+            yield settled
+
     def drain_inbox(self, stop: Callable[[], bool] = lambda: False) -> Iterator[Event]:
         """Webhook hints stored by the receivers: read the tickets they name and reconcile.
 
@@ -163,33 +417,17 @@ class Engine:
         reconcile could not start (the tracker is down) stays in the inbox for the next drain;
         ``stop`` is checked between tickets, so a shutdown leaves the rest for the next start.
         """
-        groups: dict[tuple[str, str], list[InboxItem]] = {}
-        for item in self.store.pending():
-            groups.setdefault((item.tracker, item.ticket_id), []).append(item)
-        settled: list[int] = []
+        claims = self.claim()
+        started = 0
         try:
-            for (tracker, ticket_id), items in groups.items():
+            for claim in claims:
                 if stop():
                     break
-                ids = [item.id for item in items]
-                if tracker not in self.adapters:
-                    settled.extend(ids)
-                    continue
-                try:
-                    yield from self.sync_ticket(tracker, ticket_id)
-                except TrackerError as exc:
-                    yield PollFailed(tracker=tracker, error=str(exc))
-                    continue
-                settled.extend(ids)
-                first = min(item.received_at for item in items)
-                yield HintSettled(
-                    tracker=tracker,
-                    ticket_id=ticket_id,
-                    deliveries=len(items),
-                    latency=max(0.0, (self.clock() - first).total_seconds()),
-                )
+                started += 1
+                yield from self.settle(claim)
         finally:
-            self.store.done(settled)
+            for claim in claims[started:]:
+                self.release(claim)
 
     def retry_due(self) -> Iterator[Event]:
         now = self.clock()
@@ -241,24 +479,34 @@ class Engine:
         """Fire the lifecycle timers now due (seed 004): reminders while waiting on the requester,
         closing after no response, closing what stayed resolved. Each fires once per stay."""
         now = self.clock()
-        for link in self.store.links(state="active"):
-            status = link.canonical.status
-            if not policies.timers(status):
+        for seen in self.store.links(state="active"):
+            if not policies.timers(seen.canonical.status):
                 continue
-            entered, done = self.store.status_since(link.id, status)
-            for action in lifecycle.due_actions(status, entered, now, done, policies):
-                if action.kind is lifecycle.ActionKind.REMIND:
-                    reminded = self._remind(link, action.name, entered)
-                    self.store.record_policy(
-                        link.id, action.name, f"reminded in {', '.join(reminded) or 'no tracker'}"
-                    )
-                    yield PolicyApplied(link=link.key, policy=action.name, reminded=tuple(reminded))
-                    continue
-                assert action.status is not None
-                self.store.set_status(link.id, action.status.value, action.name)
-                yield PolicyApplied(link=link.key, policy=action.name, status=action.status.value)
-                yield from self.sync_link(link.id)
-                break
+            with self.links.hold(seen.key):
+                link = self.store.link(seen.id)  # a worker may have moved it on meanwhile
+                if link is not None and link.state == "active":
+                    yield from self._apply_policies(link, policies, now)
+
+    def _apply_policies(
+        self, link: LinkRecord, policies: LifecyclePolicies, now: dt.datetime
+    ) -> Iterator[Event]:
+        status = link.canonical.status
+        if not policies.timers(status):
+            return
+        entered, done = self.store.status_since(link.id, status)
+        for action in lifecycle.due_actions(status, entered, now, done, policies):
+            if action.kind is lifecycle.ActionKind.REMIND:
+                reminded = self._remind(link, action.name, entered)
+                self.store.record_policy(
+                    link.id, action.name, f"reminded in {', '.join(reminded) or 'no tracker'}"
+                )
+                yield PolicyApplied(link=link.key, policy=action.name, reminded=tuple(reminded))
+                continue
+            assert action.status is not None
+            self.store.set_status(link.id, action.status.value, action.name)
+            yield PolicyApplied(link=link.key, policy=action.name, status=action.status.value)
+            yield from self.sync_link(link.id)
+            return
 
     def _remind(self, link: LinkRecord, policy: str, entered: dt.datetime) -> list[str]:
         """A public reminder to the requester, in every customer-facing tracker of the link."""

@@ -1,6 +1,7 @@
 """Errors, modelled by what the caller must do about them.
 
 - ``Transient``: try the same call again later (``RateLimited`` says how much later).
+- ``Busy``: other workers wait on this tracker; give the work back and take other work.
 - ``Conflict``: the remote changed under us; read again and merge again.
 - ``Permanent``: trying again will not help; give up on this call (``NotFound`` is one case).
 - ``ParkLink``: this link cannot sync until an admin acts; others keep syncing.
@@ -67,6 +68,22 @@ class UnknownNativeValue(ParkLink):
         super().__init__(
             f"{tracker}: {field} {value!r} is not in the mapping {source}: add it there"
         )
+
+
+class Busy(BridgeError):
+    """Other workers hold what this work needs: every slot of ``tracker``, or ``link``.
+
+    Give the ticket back and take other work; it goes again once that is free. Raised before
+    any request is sent, so nothing was written: neither an outage nor a failure of the link.
+    """
+
+    def __init__(self, *, tracker: str | None = None, link: str | None = None) -> None:
+        self.tracker = tracker
+        self.link = link
+        if tracker is not None:
+            super().__init__(f"{tracker}: every worker slot is waiting on this tracker")
+        else:
+            super().__init__(f"link {link}: another worker is reconciling it")
 
 
 class Refused(BridgeError):

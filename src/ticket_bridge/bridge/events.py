@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import AwareDatetime
@@ -99,6 +100,14 @@ class PollFailed(Frozen):
     error: str
 
 
+class TrackerRecovered(Frozen):
+    """A tracker answers again after a failed poll: links backing off are retried now."""
+
+    event: Literal["tracker_recovered"] = "tracker_recovered"
+    tracker: str
+    hastened: int
+
+
 class CursorCommitted(Frozen):
     event: Literal["cursor_committed"] = "cursor_committed"
     tracker: str
@@ -134,6 +143,55 @@ class PassFinished(Frozen):
     waiting: int
 
 
+class BackfillAction(StrEnum):
+    CREATE = "create"  # a counterpart created (or, in a dry run, to create)
+    LINK = "link"  # an existing counterpart found by correlation key or a confirmed match
+    UPDATE = "update"  # already linked; the reconcile wrote something
+    AGREE = "agree"  # already linked and in agreement: nothing to write
+    PROPOSE = "propose"  # a counterpart may exist (same title and requester): an admin decides
+    SKIP = "skip"  # left alone, with the reason
+    FAIL = "fail"  # tried and failed: the link retries or is a dead letter
+
+
+class BackfillStarted(Frozen):
+    event: Literal["backfill_started"] = "backfill_started"
+    backfill: int | None  # None for a dry run, which keeps no checkpoint
+    source: str
+    targets: tuple[str, ...]
+    resumed: bool
+    done: int
+
+
+class BackfillStep(Frozen):
+    """One ticket's part in a backfill for one target: what was, or in a dry run would be, done.
+
+    ``changes`` maps a field to its (old, new) canonical values, old None for a creation.
+    """
+
+    event: Literal["backfill_step"] = "backfill_step"
+    source: str
+    target: str | None
+    action: BackfillAction
+    ref: str | None = None
+    changes: dict[str, tuple[Json, Json]] = {}
+    comments: int = 0
+    reason: str = ""
+
+
+class BackfillProgress(Frozen):
+    event: Literal["backfill_progress"] = "backfill_progress"
+    done: int
+    total: int | None
+
+
+class BackfillFinished(Frozen):
+    event: Literal["backfill_finished"] = "backfill_finished"
+    backfill: int | None
+    done: int
+    counts: dict[str, int]
+    elapsed: float
+
+
 Event = (
     LinkCreated
     | CounterpartCreated
@@ -148,9 +206,14 @@ Event = (
     | DeadLettered
     | PollFailed
     | CursorCommitted
+    | TrackerRecovered
     | PolicyApplied
     | HintSettled
     | PassFinished
+    | BackfillStarted
+    | BackfillStep
+    | BackfillProgress
+    | BackfillFinished
 )
 
 WRITES = (CounterpartCreated, FieldPropagated, CommentMirrored, CommentEdited)

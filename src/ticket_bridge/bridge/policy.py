@@ -44,12 +44,19 @@ class CommentRules(Frozen):
 
 
 class RetryPolicy(Frozen):
-    """Call-level retries (idempotent calls only) and link-level attempts before a dead letter."""
+    """Call-level retries (idempotent calls only) and link-level attempts before a dead letter.
+
+    A link's attempts are spaced far wider than a call's, so a tracker down for a while (an
+    outage, a deploy) leaves its links backing off, not dead: with the defaults a link is
+    dead-lettered only after about half an hour of failing, and sooner on a permanent error.
+    """
 
     call_attempts: int = PydanticField(default=4, ge=1)
-    link_attempts: int = PydanticField(default=5, ge=1)
+    link_attempts: int = PydanticField(default=10, ge=1)
     backoff_base: float = PydanticField(default=0.5, ge=0)
     backoff_cap: float = PydanticField(default=60.0, ge=0)
+    link_backoff_base: float = PydanticField(default=5.0, ge=0)
+    link_backoff_cap: float = PydanticField(default=600.0, ge=0)
 
 
 class SyncPolicy(Frozen):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -52,6 +53,14 @@ def _json(value: Any) -> Json:
     if value is None or isinstance(value, str | int | float | bool):
         return value
     return str(value)
+
+
+@dataclass(frozen=True)
+class CommentState:
+    """A link's comments and where each stands in each tracker, as the store holds them."""
+
+    known: dict[tuple[str, str], CommentRefRecord]
+    comments: list[Comment]
 
 
 class Reconciler:
@@ -167,13 +176,91 @@ class Reconciler:
         values.setdefault("title", "")
         return Ticket.model_validate(values)
 
+    # -- echoes: a hint about a ticket that holds nothing new --------------------------------
+
+    def settled(self, link: LinkRecord) -> CommentState | None:
+        """From the store alone: every ref's base reads as the canonical value, every counterpart
+        a route wants exists, and every comment stands in every ref (at its latest body).
+
+        A link half-way through a reconcile (a crash between two writes) is not settled, so a
+        hint about it always finishes the reconcile in full. Returns the link's comments as the
+        store holds them, for ``echo``; None when the link is not settled.
+        """
+        for tracker, ref in link.refs.items():
+            adapter = self.adapters.get(tracker)
+            if adapter is None:
+                return None
+            for field in self.policy.synced:
+                if field not in adapter.fields or field.value not in ref.base:
+                    continue
+                want = getattr(link.canonical, field.value)
+                if adapter.translation.to_canonical(field, ref.base[field.value], want) != want:
+                    return None
+        for target in self.policy.route_targets(link.origin, link.kind, link.canonical.status):
+            adapter = self.adapters.get(target)
+            if target not in link.refs and (
+                adapter is None
+                or lifecycle.creatable_in(link.kind, customer_facing=adapter.customer_facing)
+            ):
+                return None
+        state = CommentState(
+            known=self.store.comment_map(link.id), comments=self.store.comments(link.id)
+        )
+        for comment in state.comments:
+            for tracker in link.refs:
+                entry = state.known.get((comment.id, tracker))
+                if entry is None:
+                    return None
+                if entry.state == "posted" and entry.digest != digest(comment.body):
+                    return None
+        return state
+
+    def echo(
+        self, link: LinkRecord, tracker: str, native: NativeTicket, state: CommentState
+    ) -> bool:
+        """Whether ``native`` holds exactly its base and only comments the link knows unedited:
+        the hint was our own write coming back (or a change to something not synced).
+
+        Costs one request (the ticket's comments); the caller read the ticket.
+        """
+        ref = link.refs[tracker]
+        for field in self.policy.synced:
+            if (
+                field in native.fields
+                and ref.base.get(field.value, _UNSEEN) != native.fields[field]
+            ):
+                return False
+        items = self.retry(partial(self._adapter(tracker).comments, native.id))
+        known = {
+            r.native_id: (key, r)
+            for (key, t), r in state.known.items()
+            if t == tracker and r.native_id
+        }
+        bodies = {c.id: c.body for c in state.comments}
+        for item in items:
+            hit = known.get(item.id)
+            if hit is None:
+                return False  # a new comment, or a mirror posted before a crash
+            key, entry = hit
+            if entry.state == "origin" and bodies.get(key) != item.body:
+                return False  # an edit of an original
+        return True
+
     # -- the per-link reconcile ------------------------------------------------------------
 
-    def reconcile(self, link: LinkRecord) -> Iterator[Event]:
-        """One pass over a link as the store holds it now (the caller just loaded it)."""
+    def reconcile(
+        self, link: LinkRecord, seen: Mapping[str, NativeTicket] | None = None
+    ) -> Iterator[Event]:
+        """One pass over a link as the store holds it now (the caller just loaded it).
+
+        ``seen`` holds tickets the caller has just read, so they are not read again.
+        """
         snaps: dict[str, NativeTicket] = {}
         for tracker, ref in link.refs.items():
             adapter = self._adapter(tracker)
+            if seen and tracker in seen and seen[tracker].id == ref.native_id:
+                snaps[tracker] = seen[tracker]
+                continue
             try:
                 snaps[tracker] = self.retry(partial(adapter.read, ref.native_id))
             except NotFound as exc:
@@ -256,13 +343,13 @@ class Reconciler:
         if len({_json(v) for v in proposals.values()}) == 1:
             return latest, None
         rule = self.policy.field(field)
-        winner = rule.owner if rule.owner in proposals else latest
-        assert winner is not None
+        owned = rule.owner in proposals
+        winner = rule.owner if owned and rule.owner is not None else latest
         return winner, ConflictEntry(
             field=field.value,
             candidates={t: _json(v) for t, v in sorted(proposals.items())},
             winner=winner,
-            policy=rule.name,
+            policy=rule.name if owned else "latest",  # the owner did not change it: latest decided
         )
 
     def _create_counterparts(

@@ -19,9 +19,9 @@ from ticket_bridge.bridge.policy import RetryPolicy
 T = TypeVar("T")
 
 
-def backoff(attempt: int, policy: RetryPolicy, rng: random.Random | None = None) -> float:
+def backoff(attempt: int, base: float, cap: float, rng: random.Random | None = None) -> float:
     """Full-jitter exponential backoff for the ``attempt``-th retry (1-based)."""
-    ceiling = min(policy.backoff_cap, policy.backoff_base * 2 ** max(0, attempt - 1))
+    ceiling = min(cap, base * 2 ** max(0, attempt - 1))
     return (rng or random).uniform(0, ceiling)
 
 
@@ -33,7 +33,12 @@ def honouring_retry_after(error: BaseException | None, delay: float) -> float:
 
 
 class CallRetry:
-    """Retries idempotent calls on transient errors; ``sleep`` is injectable so tests do not wait."""
+    """Retries idempotent calls on transient errors; ``sleep`` is injectable so tests do not wait.
+
+    One is shared by the daemon's threads: each call gets its own ``Retrying``, so a call's
+    attempts and sleeps are its own, and a tracker sleeping out its retry-after holds up only
+    the thread that called it.
+    """
 
     def __init__(
         self,
@@ -49,12 +54,15 @@ class CallRetry:
     def _before_sleep(self, state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome is not None else None
         if error is not None:
-            for listener in self.listeners:
+            for listener in tuple(self.listeners):  # a listener may be added while others call
                 listener(error)
 
     def _wait(self, state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome is not None else None
-        return honouring_retry_after(error, backoff(state.attempt_number, self.policy, self.rng))
+        delay = backoff(
+            state.attempt_number, self.policy.backoff_base, self.policy.backoff_cap, self.rng
+        )
+        return honouring_retry_after(error, delay)
 
     def __call__(self, fn: Callable[[], T]) -> T:
         retrying = Retrying(
@@ -68,4 +76,10 @@ class CallRetry:
         return retrying(fn)
 
     def link_delay(self, failures: int, error: BaseException) -> float:
-        return honouring_retry_after(error, backoff(failures, self.policy, self.rng))
+        """When a failed link is tried again: half to all of its exponential step, so a link
+        never comes back at once, and never before the tracker said it may."""
+        ceiling = min(
+            self.policy.link_backoff_cap, self.policy.link_backoff_base * 2 ** max(0, failures - 1)
+        )
+        delay = (self.rng or random).uniform(ceiling / 2, ceiling)
+        return honouring_retry_after(error, delay)

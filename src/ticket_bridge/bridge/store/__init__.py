@@ -164,6 +164,19 @@ class ConflictEntry(Frozen):
     policy: str
 
 
+class BackfillRecord(Frozen):
+    """A backfill's checkpoint: its request, where its backlog stopped, what it did so far."""
+
+    id: int
+    signature: str
+    spec: dict[str, Json]
+    cursor: str | None
+    counts: dict[str, int]
+    started_at: AwareDatetime
+    updated_at: AwareDatetime
+    finished_at: AwareDatetime | None
+
+
 class Store:
     """All persistent state of one ticket-bridge installation."""
 
@@ -428,6 +441,18 @@ class Store:
                 .order_by(t.links.c.retry_at, t.links.c.id)
             ).all()
         return [(row.id, row.retry_at) for row in rows]
+
+    def hasten(self) -> int:
+        """Every link backing off is due now (a tracker that was down answers again)."""
+        now = self.clock()
+        with self._tx("hasten retries") as conn:
+            return conn.execute(
+                sa.update(t.links)
+                .where(
+                    t.links.c.state == "active", t.links.c.failures > 0, t.links.c.retry_at > now
+                )
+                .values(retry_at=now)
+            ).rowcount
 
     def create_link(
         self, key: str, canonical: Ticket, first: RefRecord, audit: AuditEntry
@@ -748,8 +773,14 @@ class Store:
         }
 
     def add_comment(self, link_id: int, comment: Comment) -> None:
-        """A comment first seen in its origin tracker; mapped there in the same transaction."""
+        """A comment first seen in its origin tracker; mapped there in the same transaction.
+
+        Learning it twice (an admin's command and the daemon reconciling one link at once) keeps
+        the first.
+        """
         with self._tx("add comment") as conn:
+            if self._comment_known(conn, link_id, comment.id, comment.origin.tracker):
+                return
             conn.execute(
                 sa.insert(t.comments).values(
                     link_id=link_id,
@@ -773,6 +804,19 @@ class Store:
                 )
             )
 
+    @staticmethod
+    def _comment_known(conn: Connection, link_id: int, key: str, tracker: str) -> bool:
+        return (
+            conn.execute(
+                sa.select(t.comment_refs.c.key).where(
+                    t.comment_refs.c.link_id == link_id,
+                    t.comment_refs.c.key == key,
+                    t.comment_refs.c.tracker == tracker,
+                )
+            ).first()
+            is not None
+        )
+
     def map_comment(
         self,
         link_id: int,
@@ -783,8 +827,14 @@ class Store:
         audit: Sequence[AuditEntry] = (),
         digest: str | None = None,
     ) -> None:
-        """Where comment ``key`` stands in ``tracker``: posted (native id), or withheld by the rules."""
+        """Where comment ``key`` stands in ``tracker``: posted (native id), or withheld by the rules.
+
+        Already mapped (another process reconciled the same link at the same moment): the first
+        record stands.
+        """
         with self._tx("map comment") as conn:
+            if self._comment_known(conn, link_id, key, tracker):
+                return
             conn.execute(
                 sa.insert(t.comment_refs).values(
                     link_id=link_id,
@@ -842,6 +892,60 @@ class Store:
                 conn.execute(
                     sa.insert(t.cursors).values(tracker=tracker, value=value, updated_at=now)
                 )
+
+    # -- backfill checkpoints --------------------------------------------------------------
+
+    def open_backfill(self, signature: str, spec: dict[str, Json]) -> tuple[BackfillRecord, bool]:
+        """The unfinished backfill of this request to resume, else a new one; True when resumed."""
+        now = self.clock()
+        with self._tx("open backfill") as conn:
+            row = conn.execute(
+                sa.select(t.backfills)
+                .where(t.backfills.c.signature == signature, t.backfills.c.finished_at.is_(None))
+                .order_by(t.backfills.c.id.desc())
+            ).first()
+            if row is not None:
+                return BackfillRecord.model_validate(row._mapping), True
+            new_id = conn.execute(
+                sa.insert(t.backfills).values(
+                    signature=signature, spec=spec, counts={}, started_at=now, updated_at=now
+                )
+            ).inserted_primary_key
+            assert new_id is not None
+            row = conn.execute(sa.select(t.backfills).where(t.backfills.c.id == new_id[0])).one()
+        return BackfillRecord.model_validate(row._mapping), False
+
+    def save_backfill(
+        self, backfill_id: int, cursor: str | None, counts: Mapping[str, int], *, finished: bool
+    ) -> None:
+        """The checkpoint after a whole page: a resume starts after it."""
+        now = self.clock()
+        with self._tx("save backfill checkpoint") as conn:
+            conn.execute(
+                sa.update(t.backfills)
+                .where(t.backfills.c.id == backfill_id)
+                .values(
+                    cursor=cursor,
+                    counts=dict(counts),
+                    updated_at=now,
+                    finished_at=now if finished else None,
+                )
+            )
+
+    def abandon_backfills(self, signature: str) -> int:
+        """Close unfinished backfills of this request, so the next one starts from the beginning."""
+        now = self.clock()
+        with self._tx("abandon backfill") as conn:
+            return conn.execute(
+                sa.update(t.backfills)
+                .where(t.backfills.c.signature == signature, t.backfills.c.finished_at.is_(None))
+                .values(finished_at=now, updated_at=now)
+            ).rowcount
+
+    def backfills(self) -> list[BackfillRecord]:
+        with self._tx("read backfills") as conn:
+            rows = conn.execute(sa.select(t.backfills).order_by(t.backfills.c.id)).all()
+        return [BackfillRecord.model_validate(r._mapping) for r in rows]
 
     # -- inbox -----------------------------------------------------------------------------
 

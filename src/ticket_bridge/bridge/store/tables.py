@@ -167,3 +167,17 @@ dead_letters = sa.Table(
     sa.Column("settled_at", UtcDateTime),
     sa.Column("outcome", sa.String(10)),
 )
+
+backfills = sa.Table(
+    "backfills",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("signature", sa.String(64), nullable=False),
+    sa.Column("spec", sa.JSON, nullable=False),
+    sa.Column("cursor", sa.Text),
+    sa.Column("counts", sa.JSON, nullable=False),
+    sa.Column("started_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Column("finished_at", UtcDateTime),
+    sa.Index("ix_backfills_signature", "signature"),
+)
