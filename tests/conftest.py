@@ -6,12 +6,17 @@ import datetime as dt
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy as sa
 from hypothesis import settings
 
 from ticket_bridge.bridge.store import Store
+
+if TYPE_CHECKING:
+    from tests.world import World
 
 PG_URL = os.environ.get("TICKET_BRIDGE_TEST_DATABASE_URL")
 
@@ -83,3 +88,33 @@ def store(store_url: str, clock: TickingClock) -> Iterator[Store]:
     opened = Store.open(store_url, clock=clock)
     yield opened
     opened.close()
+
+
+@pytest.fixture
+def installed_world(tmp_path: Path, clock: TickingClock, monkeypatch: pytest.MonkeyPatch) -> World:
+    """Three memory trackers the CLI's commands reach, on the store ``installation`` names."""
+    from tests.world import World
+    from ticket_bridge import cli
+
+    store = Store.open(f"sqlite:///{tmp_path}/state.db", clock=clock)
+    built = World(store, clock)
+    monkeypatch.setattr(cli, "adapters_for", lambda loaded: built.adapters)
+    return built
+
+
+@pytest.fixture
+def installation(tmp_path: Path) -> Path:
+    """A config of the three memory trackers with a route from Zendesk, as an admin writes it."""
+    path = tmp_path / "ticket-bridge.toml"
+    text = f'[store]\nurl = "sqlite:///{tmp_path}/state.db"\n'
+    for name, mapping in (
+        ("zendesk", "zendesk"),
+        ("jira", "jira"),
+        ("clickup", "seed000-clickup-support"),
+    ):
+        text += f'[trackers.{name}]\ntype = "memory"\nmapping = "{mapping}"\n'
+    text += (
+        '[[routes]]\nfrom = "zendesk"\nto = ["jira", "clickup"]\nkinds = ["support", "question"]\n'
+    )
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -8,36 +8,19 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tests.conftest import TickingClock
 from tests.world import World
 from ticket_bridge import cli
 from ticket_bridge.bridge.model import Field
-from ticket_bridge.bridge.store import Store
 
 
 @pytest.fixture
-def world(tmp_path: Path, clock: TickingClock, monkeypatch: pytest.MonkeyPatch) -> World:
-    store = Store.open(f"sqlite:///{tmp_path}/state.db", clock=clock)
-    built = World(store, clock)
-    monkeypatch.setattr(cli, "adapters_for", lambda loaded: built.adapters)
-    return built
+def world(installed_world: World) -> World:
+    return installed_world
 
 
 @pytest.fixture
-def config(tmp_path: Path) -> Path:
-    path = tmp_path / "ticket-bridge.toml"
-    text = f'[store]\nurl = "sqlite:///{tmp_path}/state.db"\n'
-    for name, mapping in (
-        ("zendesk", "zendesk"),
-        ("jira", "jira"),
-        ("clickup", "seed000-clickup-support"),
-    ):
-        text += f'[trackers.{name}]\ntype = "memory"\nmapping = "{mapping}"\n'
-    text += (
-        '[[routes]]\nfrom = "zendesk"\nto = ["jira", "clickup"]\nkinds = ["support", "question"]\n'
-    )
-    path.write_text(text, encoding="utf-8")
-    return path
+def config(installation: Path) -> Path:
+    return installation
 
 
 def invoke(config: Path, *args: str) -> tuple[int, str]:

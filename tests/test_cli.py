@@ -64,7 +64,7 @@ def test_check_prints_every_problem_and_fails(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     result = CliRunner().invoke(main, ["check", "--config", str(config)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2, "a config that does not load is bad usage"
     assert "routes.0: tracker 'jira' is not configured" in result.output
     assert "store.url" in result.output and "does not exist" in result.output
     assert "2 problem(s)" in result.output
@@ -100,8 +100,8 @@ def test_init_writes_an_example_that_check_accepts_once_secrets_are_given(
     again = runner.invoke(main, ["init", str(target)])
     assert again.exit_code == 1 and "--force" in again.output
     monkeypatch.setenv("TICKET_BRIDGE_STORE__URL", f"sqlite:///{tmp_path}/state.db")
-    result = runner.invoke(main, ["check", "--config", str(target)])
-    assert result.exit_code == 1
+    result = runner.invoke(main, ["check", "--offline", "--config", str(target)])
+    assert result.exit_code == 2
     assert "api_token: Field required" in result.output, "secrets come from the environment"
     for name in (
         "ZENDESK__OAUTH_CLIENT_SECRET",
@@ -111,6 +111,19 @@ def test_init_writes_an_example_that_check_accepts_once_secrets_are_given(
         "CLICKUP__TOKEN",
     ):
         monkeypatch.setenv(f"TICKET_BRIDGE_TRACKERS__{name}", "s3cret-value")
-    result = runner.invoke(main, ["check", "--config", str(target)])
+    result = runner.invoke(main, ["check", "--offline", "--config", str(target)])
     assert result.exit_code == 0, result.output
     assert "s3cret-value" not in result.output
+    live = runner.invoke(main, ["check", "--config", str(target)])
+    assert live.exit_code == 1, "the example's sites do not answer here"
+    assert "unreachable" in live.output and "s3cret-value" not in live.output
+
+
+def test_log_format_json_writes_errors_as_json_lines(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["--log-format", "json", "links", "--config", str(tmp_path / "missing.toml")]
+    )
+    assert result.exit_code == 2
+    records = [json.loads(line) for line in result.stderr.strip().splitlines()]
+    assert {r["level"] for r in records} == {"error"}
+    assert any("missing.toml" in r["message"] for r in records)

@@ -23,6 +23,14 @@ import click
 import uvicorn
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from ticket_bridge import __version__
@@ -42,8 +50,9 @@ from ticket_bridge.adapters.zendesk.adapter import ZendeskAdapter
 from ticket_bridge.adapters.zendesk.config import ZendeskConfig
 from ticket_bridge.adapters.zendesk.config import check as zendesk_notes
 from ticket_bridge.adapters.zendesk.fake import FakeZendesk
-from ticket_bridge.bridge.adapter import Adapter
+from ticket_bridge.bridge.adapter import Adapter, BacklogQuery, Severity
 from ticket_bridge.bridge.agreement import disagreements, link_disagreements
+from ticket_bridge.bridge.backfill import Backfill, BackfillSpec, Proposal
 from ticket_bridge.bridge.engine import Engine
 from ticket_bridge.bridge.errors import (
     BridgeError,
@@ -52,7 +61,17 @@ from ticket_bridge.bridge.errors import (
     StoreError,
     TrackerError,
 )
-from ticket_bridge.bridge.events import WRITES, CursorCommitted, Event, PassFinished
+from ticket_bridge.bridge.events import (
+    WRITES,
+    BackfillAction,
+    BackfillFinished,
+    BackfillProgress,
+    BackfillStarted,
+    BackfillStep,
+    CursorCommitted,
+    Event,
+    PassFinished,
+)
 from ticket_bridge.bridge.model import Field, Ref, Visibility
 from ticket_bridge.bridge.store import Store, default_store_url, redact
 from ticket_bridge.daemon.metrics import Metrics
@@ -82,8 +101,31 @@ class Receiving(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
+class LogFormat:
+    """How diagnostics reach stderr: lines for people, or one JSON object a line for a collector."""
+
+    json = False
+
+
+def log(level: str, message: str, **fields: Any) -> None:
+    if LogFormat.json:
+        record = {"at": dt.datetime.now(dt.UTC).isoformat(), "level": level, "message": message}
+        err.out(json.dumps({**record, **fields}, default=str), highlight=False)
+    elif level == "error":
+        err.print(f"[bold red]error:[/] {escape(message)}", markup=True)
+    else:
+        err.print(message, markup=False)
+
+
+def log_event(event: Event) -> None:
+    if LogFormat.json:
+        err.out(event.model_dump_json(), highlight=False)
+    else:
+        err.print(describe(event), markup=False, highlight=False)
+
+
 def fail(message: str, code: int = 1) -> NoReturn:
-    err.print(f"[bold red]error:[/] {escape(message)}", markup=True)
+    log("error", message)
     sys.exit(code)
 
 
@@ -173,8 +215,8 @@ class Wired:
             )
         except ConfigError as exc:
             for problem in exc.problems:
-                err.print(f"[red]✗[/] {escape(problem)}", markup=True)
-            fail("the config is not usable: run `ticket-bridge check`")
+                log("error", problem)
+            fail("the config is not usable: run `ticket-bridge check`", 2)
         except StoreError as exc:
             fail(str(exc))
         self.adapters = adapters_for(self.loaded)
@@ -221,8 +263,17 @@ def guarded(action: Callable[[], object]) -> None:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="ticket-bridge")
-def main() -> None:
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    envvar="TICKET_BRIDGE_LOG_FORMAT",
+    show_default=True,
+    help="Diagnostics on stderr as text lines or JSON objects (also $TICKET_BRIDGE_LOG_FORMAT).",
+)
+def main(log_format: str) -> None:
     """Keep support tickets in agreement across Zendesk, Jira and ClickUp."""
+    LogFormat.json = log_format == "json"
 
 
 # -- check -------------------------------------------------------------------------------
@@ -235,10 +286,15 @@ def main() -> None:
     type=click.Path(path_type=Path, dir_okay=False),
     help=f"Config file (default: ${CONFIG_ENV}, else ./{DEFAULT_CONFIG}).",
 )
-def check(config_file: Path | None) -> None:
-    """Validate the config and print every problem, each with where it is.
+@click.option(
+    "--offline", is_flag=True, help="Check the config and the store only; call no tracker."
+)
+def check(config_file: Path | None, offline: bool) -> None:
+    """Validate the config, the store and each tracker's live setup; print every problem with where.
 
-    Exits 0 only when the config is usable.
+    Live, each tracker is asked whether the statuses, priorities and fields the mapping names
+    exist, their transitions are reachable and its webhooks point here. Exits 0 when all is
+    usable, 2 when the config is not, 1 when the store or a tracker falls short.
     """
     path = config_path(config_file)
     if path is None:
@@ -246,12 +302,13 @@ def check(config_file: Path | None) -> None:
             f"no config file: pass --config FILE, set ${CONFIG_ENV}, or write ./{DEFAULT_CONFIG}",
             2,
         )
+    invalid: list[str] = []
     problems: list[str] = []
     loaded: Loaded | None = None
     try:
         loaded = load(path)
     except ConfigError as exc:
-        problems.extend(exc.problems)
+        invalid.extend(exc.problems)
     url = store_url(loaded, None) if loaded is not None else raw_store_url(path)
     if url is not None:
         try:
@@ -275,12 +332,42 @@ def check(config_file: Path | None) -> None:
         for route in loaded.settings.routes:
             kinds = ", ".join(route.kinds) if route.kinds else "every kind"
             out.print(f"route    {route.source} -> {', '.join(route.to)} ({kinds})", markup=False)
+        if not offline:
+            problems.extend(live_problems(loaded))
+    for problem in invalid + problems:
+        err.print(f"[red]✗[/] {escape(problem)}", markup=True)
+    if invalid:
+        err.print(f"{len(invalid + problems)} problem(s): the config is not usable", markup=False)
+        sys.exit(2)
     if problems:
-        for problem in problems:
-            err.print(f"[red]✗[/] {escape(problem)}", markup=True)
-        err.print(f"{len(problems)} problem(s): the config is not usable", markup=False)
+        err.print(f"{len(problems)} problem(s) in the store or the trackers", markup=False)
         sys.exit(1)
     out.print(f"[green]✓[/] {escape(str(path))} is usable", markup=True)
+
+
+def live_problems(loaded: Loaded) -> list[str]:
+    """Each tracker's live setup against the mapping; warnings are printed, errors returned."""
+    problems: list[str] = []
+    for name, adapter in adapters_for(loaded).items():
+        try:
+            findings = adapter.inspect()
+        except TrackerError as exc:
+            problems.append(f"trackers.{name}: unreachable: {exc}")
+            continue
+        except BridgeError as exc:
+            problems.append(f"trackers.{name}: {exc}")
+            continue
+        errors = 0
+        for finding in findings:
+            line = f"trackers.{name}: {finding.subject}: {finding.message}"
+            if finding.severity is Severity.ERROR:
+                problems.append(line)
+                errors += 1
+            else:
+                out.print(f"warning  {line}", markup=False)
+        if not errors:
+            out.print(f"live     {name}: has what the mapping needs", markup=False)
+    return problems
 
 
 # -- demo --------------------------------------------------------------------------------
@@ -311,8 +398,8 @@ def run(config_file: Path | None, host: str | None, port: int | None) -> None:
         store = Store.open(store_url(loaded, None), busy_timeout=loaded.settings.store.busy_timeout)
     except ConfigError as exc:
         for problem in exc.problems:
-            err.print(f"[red]✗[/] {escape(problem)}", markup=True)
-        fail("the config is not usable: run `ticket-bridge check`")
+            log("error", problem)
+        fail("the config is not usable: run `ticket-bridge check`", 2)
     except StoreError as exc:
         fail(str(exc))
     adapters = adapters_for(loaded)
@@ -324,13 +411,14 @@ def run(config_file: Path | None, host: str | None, port: int | None) -> None:
     def on_event(event: Event) -> None:
         metrics.observe(event)
         if not isinstance(event, PassFinished | CursorCommitted):
-            err.print(describe(event), markup=False, highlight=False)
+            log_event(event)
 
     settings = loaded.settings.daemon
     lifecycle = loaded.settings.lifecycle
     daemon = Daemon(
         engine,
         poll_interval=settings.poll_interval,
+        workers=settings.workers,
         policies=lifecycle if lifecycle.enabled else None,
         policy_interval=lifecycle.interval,
         on_event=on_event,
@@ -353,10 +441,10 @@ def run(config_file: Path | None, host: str | None, port: int | None) -> None:
             access_log=False,
         )
     )
-    err.print(
+    log(
+        "info",
         f"ticket-bridge {__version__}: {len(adapters)} trackers, store {redact(store.url)}, "
         f"listening on http://{server.config.host}:{server.config.port}",
-        markup=False,
     )
     daemon.start()
     try:
@@ -365,9 +453,7 @@ def run(config_file: Path | None, host: str | None, port: int | None) -> None:
         daemon.stop()
         pending = store.inbox_depth()
         store.close()
-        err.print(
-            f"stopped; {pending} deliveries wait in the inbox for the next start", markup=False
-        )
+        log("info", f"stopped; {pending} deliveries wait in the inbox for the next start")
 
 
 @main.command()
@@ -799,6 +885,234 @@ def drop_dead(config_file: Path | None, key: str) -> None:
     guarded(lambda: wired.store.drop_dead_letter(_dead_link(wired, key), "dropped by an admin"))
 
 
+# -- backfill ------------------------------------------------------------------------------
+
+
+def parse_when(_ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    """An ISO date or datetime; one without an offset is UTC."""
+    if value is None:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a date (2026-01-31) or datetime (2026-01-31T08:00+01:00)"
+        ) from None
+    return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}h{rest // 60:02d}m" if hours else f"{rest // 60}m{rest % 60:02d}s"
+
+
+def describe_step(step: BackfillStep) -> str:
+    target = f" -> {step.target}" if step.target else ""
+    ref = f" {step.ref}" if step.ref else ""
+    parts = [f"{step.action.value:7} {step.source}{target}{ref}"]
+    if step.changes:
+        parts.append(
+            ", ".join(
+                f"{field}={_show(new)}" if old is None else f"{field}: {_show(old)} -> {_show(new)}"
+                for field, (old, new) in step.changes.items()
+            )
+        )
+    if step.comments:
+        parts.append(f"{step.comments} comment(s)")
+    if step.reason:
+        parts.append(step.reason)
+    return ": ".join(parts[:1]) + (": " + "; ".join(parts[1:]) if parts[1:] else "")
+
+
+class Pace:
+    """Progress for a long walk: a live bar on a terminal, a plain line every few seconds otherwise."""
+
+    def __init__(self, label: str, *, live: bool, every: float = 10.0) -> None:
+        self.label = label
+        self.every = every
+        self.started = time.monotonic()
+        self.last = 0.0
+        self.bar: Progress | None = None
+        self.task: TaskID | None = None
+        if live:
+            self.bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]}"),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+                console=err,
+                transient=True,
+            )
+            self.task = self.bar.add_task(label, total=None, rate="")
+            self.bar.start()
+
+    def line(self, text: str) -> None:
+        (self.bar.console if self.bar is not None else out).print(text, markup=False)
+
+    def advance(self, done: int, total: int | None, already: int) -> None:
+        elapsed = time.monotonic() - self.started
+        rate = (done - already) / elapsed if elapsed > 0 else 0.0
+        if self.bar is not None and self.task is not None:
+            self.bar.update(self.task, completed=done, total=total, rate=f"{rate:.1f} tickets/s")
+            return
+        now = time.monotonic()
+        if now - self.last < self.every:
+            return
+        self.last = now
+        of = f"/{total} ({100 * done // max(total, 1)}%)" if total else ""
+        eta = ""
+        if total and rate > 0:
+            eta = f", ETA {_duration(max(0, total - done) / rate)}"
+        err.print(f"{self.label}: {done}{of} tickets, {rate:.1f} tickets/s{eta}", markup=False)
+
+    def pause(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+    def resume(self) -> None:
+        if self.bar is not None:
+            self.bar.start()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+@main.command()
+@config_option
+@json_option
+@click.option("--from", "source", required=True, help="The tracker whose tickets are backfilled.")
+@click.option(
+    "--to",
+    "targets",
+    multiple=True,
+    help="A tracker to bring them to; repeat for more (default: every other configured tracker).",
+)
+@click.option(
+    "--since", callback=parse_when, help="Only tickets created at or after this (ISO; UTC if bare)."
+)
+@click.option("--until", callback=parse_when, help="Only tickets created before this.")
+@click.option(
+    "--filter",
+    "native",
+    help="The source tracker's own filter: JQL for Jira, search terms for Zendesk, "
+    "a List id for ClickUp.",
+)
+@click.option(
+    "--match",
+    is_flag=True,
+    help="Propose counterparts made by hand (same title and requester); on a terminal you "
+    "confirm each, otherwise they are listed and left for `ticket-bridge link`.",
+)
+@click.option("--dry-run", is_flag=True, help="Print the plan, field by field; write nothing.")
+@click.option(
+    "--restart", is_flag=True, help="Start over instead of resuming an unfinished run of the same."
+)
+def backfill(
+    config_file: Path | None,
+    as_json: bool,
+    source: str,
+    targets: tuple[str, ...],
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+    native: str | None,
+    match: bool,
+    dry_run: bool,
+    restart: bool,
+) -> None:
+    """Sync tickets that already exist: link their counterparts or create them, comments and all.
+
+    Resumable: run the same command again after a crash or Ctrl-C and it goes on from its
+    checkpoint; nothing is created twice.
+    """
+    wired = Wired(config_file)
+    chosen = targets or tuple(t for t in wired.adapters if t != source)
+    spec = BackfillSpec(
+        source=source,
+        targets=chosen,
+        query=BacklogQuery(created_from=since, created_until=until, native=native),
+        match=match,
+    )
+    interactive = match and not as_json and sys.stdin.isatty() and err.is_terminal
+    label = f"backfill {source} -> {', '.join(chosen)}" + (" (dry run)" if dry_run else "")
+    pace = Pace(label, live=err.is_terminal and not as_json)
+
+    def confirm(proposal: Proposal) -> bool:
+        pace.pause()
+        try:
+            return click.confirm(
+                f"{proposal.source} looks like {proposal.candidate} "
+                f"({proposal.title!r}, {proposal.requester or 'no requester'}): link them?",
+                default=False,
+                err=True,
+            )
+        finally:
+            pace.resume()
+
+    already = 0
+    finished: BackfillFinished | None = None
+    try:
+        run = Backfill(wired.engine, spec, confirm=confirm if interactive else lambda _: False)
+        if restart and not dry_run:
+            wired.store.abandon_backfills(spec.signature())
+        for event in run.run(dry_run=dry_run):
+            if isinstance(event, BackfillStarted):
+                already = event.done
+                if event.resumed and not as_json:
+                    pace.line(f"resuming backfill {event.backfill} after {event.done} tickets")
+            elif isinstance(event, BackfillProgress):
+                pace.advance(event.done, event.total, already)
+                continue
+            elif isinstance(event, BackfillFinished):
+                finished = event
+            if as_json:
+                if isinstance(event, BackfillStarted | BackfillStep | BackfillFinished):
+                    click.echo(event.model_dump_json())
+            elif isinstance(event, BackfillStep) and event.action is not BackfillAction.AGREE:
+                pace.line(describe_step(event))
+    except KeyboardInterrupt:
+        pace.close()
+        fail("interrupted: run the same command again to resume from the checkpoint", 130)
+    except ConfigError as exc:
+        pace.close()
+        fail("; ".join(exc.problems), 2)
+    except Refused as exc:
+        pace.close()
+        fail(str(exc), 2)
+    except (TrackerError, StoreError) as exc:
+        pace.close()
+        fail(f"{exc}; the checkpoint is kept: run the same command again to resume")
+    finally:
+        wired.store.close()
+    pace.close()
+    assert finished is not None
+    counts = finished.counts
+    if not as_json:
+        summary = ", ".join(
+            f"{counts.get(action.value, 0)} {word}"
+            for action, word in (
+                (BackfillAction.CREATE, "created"),
+                (BackfillAction.LINK, "linked"),
+                (BackfillAction.UPDATE, "updated"),
+                (BackfillAction.AGREE, "in agreement"),
+                (BackfillAction.PROPOSE, "proposed"),
+                (BackfillAction.SKIP, "skipped"),
+                (BackfillAction.FAIL, "failed"),
+            )
+        )
+        out.print(
+            f"{label}: {finished.done} tickets in {_duration(finished.elapsed)}; "
+            f"counterparts: {summary}" + ("; nothing was written" if dry_run else ""),
+            markup=False,
+        )
+    failed = counts.get(BackfillAction.FAIL.value, 0)
+    if failed:
+        fail(f"{failed} failed: they retry in the daemon; see `ticket-bridge dead-letters`")
+
+
 @main.command()
 @click.argument(
     "path", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_CONFIG, required=False
@@ -826,8 +1140,12 @@ def sandbox_config(
     served: Mapping[str, Served],
     daemon_port: int,
     store: Path,
+    requests_per_minute: int = 6000,
 ) -> str:
-    """A config for ``ticket-bridge run`` against the running fakes (their published credentials)."""
+    """A config for ``ticket-bridge run`` against the running fakes (their published credentials).
+
+    ``requests_per_minute`` is each client's budget: the fakes allow far more than a real account.
+    """
     jira, zendesk, clickup = fakes
     j = jira.describe(served["jira"].url)
     z = zendesk.describe(served["zendesk"].url)
@@ -853,6 +1171,7 @@ base_url = {json.dumps(z["base_url"])}
 oauth_client_id = {json.dumps(z["oauth_client_id"])}
 oauth_client_secret = {json.dumps(z["oauth_client_secret"])}
 webhook_secret = {json.dumps(z["webhook_secret"])}
+requests_per_minute = {requests_per_minute}
 
 [trackers.jira]
 type = "jira"
@@ -863,6 +1182,7 @@ api_token = {json.dumps(j["api_token"])}
 webhook_secret = {json.dumps(j["webhook_secret"])}
 projects = {json.dumps(j["projects"].split(","))}
 user_map = {{ {users} }}
+requests_per_minute = {requests_per_minute}
 
 [trackers.clickup]
 type = "clickup"
@@ -873,6 +1193,7 @@ team_id = {json.dumps(c["team_id"])}
 list_id = {json.dumps(c["list_id"])}
 correlation_field_id = {json.dumps(c["correlation_field_id"])}
 webhook_secret = {json.dumps(c["webhook_secret"])}
+requests_per_minute = {requests_per_minute}
 
 [[routes]]
 from = "zendesk"

@@ -176,4 +176,4 @@ def test_the_worker_outlives_a_failure_and_reports_it_until_it_passes(
     failures = [e for e in events if isinstance(e, PollFailed) and e.tracker == "worker"]
     assert [f.error for f in failures] == ["RuntimeError: a bug on one round"]
     assert daemon.problems() == [], "reported while it lasted, cleared once a round passed"
-    assert daemon.thread is not None and not daemon.thread.is_alive()
+    assert daemon.threads and not daemon.alive()

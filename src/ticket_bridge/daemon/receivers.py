@@ -27,7 +27,8 @@ class BodyTooLarge(Exception):
 
 async def _body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    # Headers arrive as latin-1, where str.isdigit() also takes "²", which int() refuses.
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise BodyTooLarge
     chunks: list[bytes] = []
     size = 0
@@ -68,6 +69,11 @@ def receivers(
         except WebhookRejected as exc:
             metrics.deliveries.labels(tracker, f"refused:{exc.status}").inc()
             return JSONResponse({"error": exc.reason}, exc.status)
+        except RecursionError:
+            # A signed body nested deeper than the JSON parser recurses: malformed, not our fault
+            # (a 5xx would only make the tracker send the same body again).
+            metrics.deliveries.labels(tracker, "refused:400").inc()
+            return JSONResponse({"error": "body nests too deeply to be a delivery"}, 400)
         try:
             fresh, duplicates = await run_in_threadpool(enqueue, hints)
         except StoreError:
