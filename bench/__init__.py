@@ -1,0 +1,1 @@
+"""ticket-bridge's benchmarks: ``python -m bench [--quick] [--only NAME ...]``."""
