@@ -156,6 +156,20 @@ class AdapterContract:
         again = harness.adapter.changes(later.cursor)
         assert ticket_id in again.ids
 
+    def test_a_feeds_stamp_is_the_tickets_updated_stamp(self, harness: Harness) -> None:
+        """A poll skips a ticket whose stamp it has seen: the feed's and the ticket's must agree,
+        and move when the ticket changes."""
+        ticket_id = harness.open_ticket("Stamped")
+        changes = harness.adapter.changes(None)
+        if not changes.stamps:
+            return  # a feed without stamps (memory's exact sequence) never lets a poll skip
+        before = harness.adapter.read(ticket_id).updated_at
+        assert changes.stamps[ticket_id] == before
+        harness.edit_title(ticket_id, "Stamped again")
+        after = harness.adapter.read(ticket_id)
+        assert after.updated_at > before
+        assert harness.adapter.changes(changes.cursor).stamps[ticket_id] == after.updated_at
+
     @staticmethod
     def whole_backlog(adapter: Adapter, query: BacklogQuery) -> list[NativeTicket]:
         tickets: list[NativeTicket] = []

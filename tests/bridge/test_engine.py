@@ -8,6 +8,7 @@ from tests.conftest import TickingClock
 from tests.world import AGENT, CUSTOMER, World
 from ticket_bridge.adapters.memory import webhooks
 from ticket_bridge.adapters.memory.fake import SimulatedCrash
+from ticket_bridge.bridge.adapter import Changes
 from ticket_bridge.bridge.agreement import link_disagreements
 from ticket_bridge.bridge.events import CursorCommitted, PassFinished, PollFailed
 from ticket_bridge.bridge.model import Field
@@ -183,3 +184,32 @@ def test_links_waiting_out_an_outage_are_retried_as_soon_as_the_tracker_answers(
     list(world.engine.retry_due())
     jira = world.counterpart("jira", f"zendesk:{ticket}")
     assert jira.fields[Field.PRIORITY] == "Highest"
+
+
+def test_a_poll_skips_a_ticket_whose_feed_stamp_it_has_seen_and_reads_a_changed_one(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Feeds that look back name the same tickets every poll; their stamps save the reads."""
+    ticket = world.zendesk.open_ticket("Broken", kind="incident", status="new")
+    world.settle()
+    adapter = world.engine.adapters["zendesk"]
+
+    def lookback(cursor: str | None) -> Changes:
+        stamp = world.zendesk.tickets[ticket].updated_at
+        return Changes(ids=(ticket,), cursor="same", stamps={ticket: stamp})
+
+    monkeypatch.setattr(adapter, "changes", lookback)
+
+    def reads() -> int:
+        return world.zendesk.calls["read"]
+
+    world.clock.advance(5)
+    before = reads()
+    list(world.engine.poll("zendesk"))
+    assert reads() == before + 1, "seen too close to its stamp: a change could hide, so read"
+    list(world.engine.poll("zendesk"))
+    list(world.engine.poll("zendesk"))
+    assert reads() == before + 1, "seen well after its stamp, unchanged since: no read"
+    world.zendesk.edit(ticket, priority="urgent")
+    list(world.engine.poll("zendesk"))
+    assert world.counterpart("jira", f"zendesk:{ticket}").fields[Field.PRIORITY] == "Highest"

@@ -67,10 +67,16 @@ class Mirror(Frozen):
 
 
 class Changes(Frozen):
-    """One pass over a tracker's change feed: ticket ids changed since the cursor, and the new cursor."""
+    """One pass over a tracker's change feed: ticket ids changed since the cursor, and the new cursor.
+
+    ``stamps`` holds, where the feed says, when each ticket was last updated: a feed that looks
+    back over a window names the same tickets again and again, and a ticket whose stamp the
+    bridge has already seen needs no read.
+    """
 
     ids: tuple[str, ...]
     cursor: str
+    stamps: Mapping[str, AwareDatetime] = {}
 
 
 class BacklogQuery(Frozen):

@@ -51,6 +51,7 @@ from ticket_bridge.bridge.model import Comment, Person, Ref, Visibility
 from ticket_bridge.bridge.policy import SyncPolicy
 from ticket_bridge.bridge.reconcile import Reconciler, observed
 from ticket_bridge.bridge.retry import CallRetry, honouring_retry_after
+from ticket_bridge.bridge.sightings import Sighted, Sightings
 from ticket_bridge.bridge.slots import Slots, Slotted
 from ticket_bridge.bridge.store import AuditEntry, InboxItem, LinkRecord, Store
 
@@ -130,8 +131,9 @@ class Engine:
         self.store = store
         self.adapters = dict(adapters)
         self.slots = Slots()  # unbounded until a daemon sets ``per_tracker``
+        self.sightings = Sightings(clock)
         self._calls: dict[str, Adapter] = {
-            name: cast(Adapter, Slotted(adapter, name, self.slots))
+            name: cast(Adapter, Slotted(Sighted(adapter, name, self.sightings), name, self.slots))
             for name, adapter in self.adapters.items()
         }
         self.policy = policy
@@ -295,6 +297,9 @@ class Engine:
         for ticket_id in dict.fromkeys(changes.ids):
             if stop():
                 return
+            stamp = changes.stamps.get(ticket_id)
+            if stamp is not None and self.sightings.unchanged(tracker, ticket_id, stamp):
+                continue
             try:
                 yield from self.sync_ticket(tracker, ticket_id)
             except TrackerError as exc:

@@ -249,7 +249,7 @@ class ClickUpAdapter:
         since = int(cursor) if cursor else self.config.backfill_since_ms
         after = max(0, since - int(self.config.overlap_seconds * 1000))
         newest = since
-        ids: dict[str, None] = {}
+        stamps: dict[str, dt.datetime] = {}
         page = 0
         while True:
             found = self.client.team_tasks(
@@ -264,12 +264,13 @@ class ClickUpAdapter:
                 },
             )
             for task in found.tasks:
-                ids.setdefault(task.id)
+                updated = _at(task.date_updated)
+                stamps[task.id] = max(updated, stamps.get(task.id, updated))
                 newest = max(newest, int(task.date_updated))
             if found.last_page or not found.tasks:
                 break
             page += 1
-        return Changes(ids=tuple(ids), cursor=str(newest))
+        return Changes(ids=tuple(stamps), cursor=str(newest), stamps=stamps)
 
     # -- backlog -----------------------------------------------------------------------------
 

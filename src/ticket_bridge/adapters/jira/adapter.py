@@ -250,12 +250,15 @@ class JiraAdapter:
             f'{self._projects_clause()} AND updated >= "{local:%Y/%m/%d %H:%M}" '
             "ORDER BY updated ASC, key ASC"
         )
-        ids: dict[str, None] = {}
+        stamps: dict[str, dt.datetime] = {}
         latest = since
         for issue in self._search(jql, "updated"):
-            ids.setdefault(issue["id"])
-            latest = max(latest, parse_time(issue["fields"]["updated"]))
-        return Changes(ids=tuple(ids), cursor=latest.astimezone(dt.UTC).isoformat())
+            updated = parse_time(issue["fields"]["updated"])
+            stamps[issue["id"]] = max(updated, stamps.get(issue["id"], updated))
+            latest = max(latest, updated)
+        return Changes(
+            ids=tuple(stamps), cursor=latest.astimezone(dt.UTC).isoformat(), stamps=stamps
+        )
 
     def _backlog_jql(self, query: BacklogQuery, since: dt.datetime | None, zone: ZoneInfo) -> str:
         """The backlog's JQL without ORDER BY; bounds widened to whole minutes, never narrowed."""

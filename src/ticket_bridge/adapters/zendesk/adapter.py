@@ -61,6 +61,7 @@ from ticket_bridge.adapters.zendesk.client import (
 )
 from ticket_bridge.adapters.zendesk.config import ZendeskConfig
 from ticket_bridge.adapters.zendesk.payloads import (
+    ExportPage,
     UpdateBody,
     ZCustomStatus,
     ZTicket,
@@ -179,11 +180,18 @@ class ZendeskAdapter:
             page = self.client.export(start_time=int(start.timestamp()))
         else:
             page = self.client.export(cursor=cursor)
-        ids = [str(t.id) for t in page.tickets]
+        stamps: dict[str, dt.datetime] = {}
+
+        def note(found: ExportPage) -> None:
+            for ticket in found.tickets:
+                seen = stamps.get(str(ticket.id))
+                stamps[str(ticket.id)] = max(ticket.updated_at, seen or ticket.updated_at)
+
+        note(page)
         while not page.end_of_stream and page.after_cursor:
             page = self.client.export(cursor=page.after_cursor)
-            ids.extend(str(t.id) for t in page.tickets)
-        return Changes(ids=tuple(dict.fromkeys(ids)), cursor=page.after_cursor or cursor or "")
+            note(page)
+        return Changes(ids=tuple(stamps), cursor=page.after_cursor or cursor or "", stamps=stamps)
 
     def backlog(self, query: BacklogQuery, cursor: str | None) -> BacklogPage:
         """Oldest created first, keyset-paged on ``created_at`` (see the module docstring)."""

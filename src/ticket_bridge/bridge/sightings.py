@@ -1,0 +1,72 @@
+"""What the bridge last saw of each ticket, so a poll can skip tickets it has already seen.
+
+Change feeds look back over a window (Jira's minute precision, ClickUp's overlap) and name the
+same tickets poll after poll. A ticket the bridge read, or wrote and got back, at the stamp the
+feed reports now has not changed since. Stamps of one second's precision (Zendesk) could hide a
+second change within that second, so a sighting counts only when it was made ``MARGIN`` after
+the stamp; the margin also absorbs clock skew between the tracker and this host.
+
+Sightings are in memory: after a restart the first poll reads each ticket once more.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from ticket_bridge.bridge.adapter import NativeTicket
+
+MARGIN = dt.timedelta(seconds=2)
+SEEING = frozenset({"read", "create", "update"})
+"""The adapter calls whose answer is a ticket as it stands."""
+
+
+class Sightings:
+    def __init__(self, clock: Callable[[], dt.datetime]) -> None:
+        self.clock = clock
+        self._seen: dict[tuple[str, str], tuple[dt.datetime, dt.datetime]] = {}
+        self._lock = threading.Lock()
+
+    def saw(self, tracker: str, native: NativeTicket) -> None:
+        with self._lock:
+            self._seen[(tracker, native.id)] = (native.updated_at, self.clock())
+
+    def unchanged(self, tracker: str, ticket_id: str, stamp: dt.datetime) -> bool:
+        """Whether the ticket was seen at ``stamp``, late enough that nothing hid behind it."""
+        with self._lock:
+            seen = self._seen.get((tracker, ticket_id))
+        if seen is None:
+            return False
+        updated, at = seen
+        return updated == stamp and at >= updated + MARGIN
+
+    def forget(self, tracker: str, ticket_id: str) -> None:
+        with self._lock:
+            self._seen.pop((tracker, ticket_id), None)
+
+
+class Sighted:
+    """An adapter whose answers that are tickets are noted as sightings."""
+
+    def __init__(self, adapter: object, tracker: str, sightings: Sightings) -> None:
+        self._adapter = adapter
+        self._tracker = tracker
+        self._sightings = sightings
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._adapter, name)
+        if name not in SEEING:
+            return value
+        method: Callable[..., Any] = value
+
+        @wraps(method)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            answer = method(*args, **kwargs)
+            if isinstance(answer, NativeTicket):
+                self._sightings.saw(self._tracker, answer)
+            return answer
+
+        return call
