@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -49,7 +49,7 @@ from ticket_bridge.bridge.events import (
 from ticket_bridge.bridge.lifecycle import LifecyclePolicies
 from ticket_bridge.bridge.model import Comment, Person, Ref, Visibility
 from ticket_bridge.bridge.policy import SyncPolicy
-from ticket_bridge.bridge.reconcile import Reconciler, observed
+from ticket_bridge.bridge.reconcile import CommentState, Reconciler, observed
 from ticket_bridge.bridge.retry import CallRetry, honouring_retry_after
 from ticket_bridge.bridge.sightings import Sighted, Sightings
 from ticket_bridge.bridge.slots import Slots, Slotted
@@ -162,35 +162,22 @@ class Engine:
             if link is not None:
                 yield from self._sync(link)
 
-    def _sync(self, link: LinkRecord, trigger: str | None = None) -> Iterator[Event]:
-        """Reconcile ``link``; ``trigger`` names the tracker whose ticket a hint or feed named.
+    def _sync(self, link: LinkRecord, triggers: Sequence[str] = ()) -> Iterator[Event]:
+        """Reconcile ``link``; ``triggers`` names the trackers whose tickets may have changed.
 
-        A hint about a settled link whose ticket holds only what the bridge already knows (the
-        echo of its own write) costs two reads instead of a full reconcile.
+        When the link is settled and each trigger's ticket holds only what the bridge already
+        knows (the echo of its own write, or a sweep finding nothing new), that costs two reads
+        per trigger and nothing more; the first ticket that differs starts a full reconcile.
         """
         if link.state != "active":
             return
         link_id = link.id
         try:
             seen: dict[str, NativeTicket] = {}
-            state = (
-                self.reconciler.settled(link)
-                if trigger in link.refs and not link.failures
-                else None
-            )
-            if trigger is not None and state is not None:
-                ref = link.refs[trigger]
-                adapter = self._calls[trigger]
-                try:
-                    native = self.retry(partial(adapter.read, ref.native_id))
-                except NotFound as exc:
-                    raise ParkLink(
-                        f"{trigger}:{ref.native_id} no longer exists (deleted or moved); "
-                        f"unlink it or link the ticket that replaced it"
-                    ) from exc
-                if self.reconciler.echo(link, trigger, native, state):
-                    return
-                seen[trigger] = native
+            triggers = [t for t in triggers if t in link.refs]
+            state = self.reconciler.settled(link) if triggers and not link.failures else None
+            if state is not None and self._echoes(link, triggers, state, seen):
+                return
             current: LinkRecord | None = link
             for attempt in range(1, CONFLICT_REMERGES + 1):
                 if current is None or current.state != "active":
@@ -215,6 +202,29 @@ class Engine:
             self.store.note_success(link_id)
         for tracker in link.refs:
             yield from self._came_back(tracker)
+
+    def _echoes(
+        self,
+        link: LinkRecord,
+        triggers: Sequence[str],
+        state: CommentState,
+        seen: dict[str, NativeTicket],
+    ) -> bool:
+        """Whether every trigger's ticket holds only what the link knows; ``seen`` gets what
+        was read, up to the first that differs."""
+        for tracker in triggers:
+            ref = link.refs[tracker]
+            try:
+                native = self.retry(partial(self._calls[tracker].read, ref.native_id))
+            except NotFound as exc:
+                raise ParkLink(
+                    f"{tracker}:{ref.native_id} no longer exists (deleted or moved); "
+                    f"unlink it or link the ticket that replaced it"
+                ) from exc
+            seen[tracker] = native
+            if not self.reconciler.echo(link, tracker, native, state):
+                return False
+        return True
 
     def _went_down(self, tracker: str) -> None:
         with self._down_lock:
@@ -254,7 +264,7 @@ class Engine:
                     current = self.store.link_for(tracker, ticket_id)
                     if current is None or current.id != link.id:
                         continue
-                    yield from self._sync_due(current, tracker)
+                    yield from self._sync_due(current, (tracker,))
                 return
             adapter = self._calls[tracker]
             try:
@@ -271,10 +281,10 @@ class Engine:
                     yield from self._sync_due(adopted)
             return
 
-    def _sync_due(self, link: LinkRecord, trigger: str | None = None) -> Iterator[Event]:
+    def _sync_due(self, link: LinkRecord, triggers: Sequence[str] = ()) -> Iterator[Event]:
         if link.retry_at is not None and link.retry_at > self.clock():
             return
-        yield from self._sync(link, trigger)
+        yield from self._sync(link, triggers)
 
     # -- passes ----------------------------------------------------------------------------
 
@@ -616,6 +626,15 @@ class Engine:
         yield from self.sync_link(link_id)
 
     def sweep(self) -> Iterator[Event]:
-        """Reconcile every active link, changed or not: the safety net behind feeds and webhooks."""
-        for link_id in self.store.link_ids():
-            yield from self.sync_link(link_id)
+        """Reconcile every active link, changed or not: the safety net behind feeds and webhooks.
+
+        A settled link whose tickets all hold what the store knows costs their reads and no
+        write; the others are reconciled in full.
+        """
+        for link_id, key in self.store.link_keys():
+            with self.links.hold(key):
+                link = self.store.link(link_id)  # as it is now that no one else works on it
+                if link is not None and link.key == key:
+                    yield from self._sync(link, tuple(link.refs))
+                    continue
+            yield from self.sync_link(link_id)  # its key changed meanwhile

@@ -203,9 +203,8 @@ class Reconciler:
                 or lifecycle.creatable_in(link.kind, customer_facing=adapter.customer_facing)
             ):
                 return None
-        state = CommentState(
-            known=self.store.comment_map(link.id), comments=self.store.comments(link.id)
-        )
+        comments, known = self.store.comment_record(link.id)
+        state = CommentState(known=known, comments=comments)
         for comment in state.comments:
             for tracker in link.refs:
                 entry = state.known.get((comment.id, tracker))
@@ -446,8 +445,8 @@ class Reconciler:
         self, link: LinkRecord, snaps: Mapping[str, NativeTicket]
     ) -> Iterator[Event]:
         """Comments are an append-only set: learn new originals and edits, then bring every mirror."""
-        known = self.store.comment_map(link.id)
-        comments = {c.id: c for c in self.store.comments(link.id)}
+        stored, known = self.store.comment_record(link.id)
+        comments = {c.id: c for c in stored}
         for tracker, snap in snaps.items():
             adapter = self._adapter(tracker)
             items = self.retry(partial(adapter.comments, snap.id))

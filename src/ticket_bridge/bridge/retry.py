@@ -65,6 +65,19 @@ class CallRetry:
         return honouring_retry_after(error, delay)
 
     def __call__(self, fn: Callable[[], T]) -> T:
+        try:
+            return fn()  # the common case, without a Retrying's bookkeeping
+        except Transient as exc:
+            failed: Transient | None = exc
+
+        def again() -> T:
+            """The first attempt, replayed from its outcome, then the calls themselves."""
+            nonlocal failed
+            if failed is not None:
+                error, failed = failed, None
+                raise error
+            return fn()
+
         retrying = Retrying(
             retry=retry_if_exception_type(Transient),
             stop=stop_after_attempt(self.policy.call_attempts),
@@ -73,7 +86,7 @@ class CallRetry:
             before_sleep=self._before_sleep,
             reraise=True,
         )
-        return retrying(fn)
+        return retrying(again)
 
     def link_delay(self, failures: int, error: BaseException) -> float:
         """When a failed link is tried again: half to all of its exponential step, so a link

@@ -59,6 +59,8 @@ class Sighted:
     def __getattr__(self, name: str) -> Any:
         value = getattr(self._adapter, name)
         if name not in SEEING:
+            if not callable(value):
+                setattr(self, name, value)  # an adapter's properties are fixed: look them up once
             return value
         method: Callable[..., Any] = value
 

@@ -91,7 +91,7 @@ class Slots:
 
 class Slotted:
     """An adapter whose calls take one of its tracker's slots; every other attribute is the
-    adapter's own."""
+    adapter's own (its methods are looked up at each call, so a patched one is honoured)."""
 
     def __init__(self, adapter: object, tracker: str, slots: Slots) -> None:
         self._adapter = adapter
@@ -101,6 +101,7 @@ class Slotted:
     def __getattr__(self, name: str) -> Any:
         value = getattr(self._adapter, name)
         if not callable(value):
+            setattr(self, name, value)  # an adapter's properties are fixed: look them up once
             return value
         method: Callable[..., Any] = value
 

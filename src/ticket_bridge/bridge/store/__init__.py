@@ -63,6 +63,10 @@ def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+READING = "ticket_bridge_reading"
+"""The execution option that marks a read-only transaction (SQLite: a deferred BEGIN)."""
+
+
 class RefRecord(Frozen):
     tracker: str
     native_id: str
@@ -246,7 +250,10 @@ class Store:
 
         @sa.event.listens_for(engine, "begin")
         def _begin(conn: Connection) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # A write takes the lock up front, so it never fails half-way on a busy store; a
+            # read takes none, so it never waits for a writer (WAL gives it a snapshot).
+            reading = conn.get_execution_options().get(READING, False)
+            conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
         return engine
 
@@ -305,12 +312,24 @@ class Store:
         with self._guard(action), self.engine.begin() as conn:
             yield conn
 
+    @contextmanager
+    def _read(self, action: str) -> Iterator[Connection]:
+        """A transaction that only reads: one consistent snapshot, no write lock."""
+        with self._guard(action), self.engine.connect() as conn:
+            conn.execution_options(**{READING: True})
+            with conn.begin():
+                yield conn
+
     # -- links and refs --------------------------------------------------------------------
 
     def _load_link(
-        self, conn: Connection, row: sa.Row[Any], ref_rows: Sequence[sa.Row[Any]] | None = None
+        self,
+        conn: Connection | None,
+        row: sa.Row[Any],
+        ref_rows: Sequence[sa.Row[Any]] | None = None,
     ) -> LinkRecord:
         if ref_rows is None:
+            assert conn is not None, "the refs are read in the link's transaction"
             ref_rows = conn.execute(sa.select(t.refs).where(t.refs.c.link_id == row.id)).all()
         return LinkRecord(
             id=row.id,
@@ -334,17 +353,24 @@ class Store:
         )
 
     def link(self, link_id: int) -> LinkRecord | None:
-        with self._tx("read link") as conn:
-            row = conn.execute(sa.select(t.links).where(t.links.c.id == link_id)).first()
-            return None if row is None else self._load_link(conn, row)
+        with self._read("read link") as conn:
+            rows = conn.execute(  # the link and its refs in one query
+                sa.select(t.links, t.refs)
+                .outerjoin(t.refs, t.refs.c.link_id == t.links.c.id)
+                .where(t.links.c.id == link_id)
+            ).all()
+        if not rows:
+            return None
+        refs = [row for row in rows if row.tracker is not None]
+        return self._load_link(None, rows[0], refs)
 
     def link_by_key(self, key: str) -> LinkRecord | None:
-        with self._tx("read link") as conn:
+        with self._read("read link") as conn:
             row = conn.execute(sa.select(t.links).where(t.links.c.key == key)).first()
             return None if row is None else self._load_link(conn, row)
 
     def link_for(self, tracker: str, native_id: str) -> LinkRecord | None:
-        with self._tx("read link") as conn:
+        with self._read("read link") as conn:
             row = conn.execute(
                 sa.select(t.links)
                 .join(t.refs, t.refs.c.link_id == t.links.c.id)
@@ -353,7 +379,7 @@ class Store:
             return None if row is None else self._load_link(conn, row)
 
     def links(self, *, state: str | None = None) -> list[LinkRecord]:
-        with self._tx("list links") as conn:
+        with self._read("list links") as conn:
             query = sa.select(t.links).order_by(t.links.c.id)
             refs = sa.select(t.refs).join(t.links, t.links.c.id == t.refs.c.link_id)
             if state is not None:
@@ -367,8 +393,18 @@ class Store:
                 for row in conn.execute(query).all()
             ]
 
+    def link_keys(self, *, state: str = "active") -> list[tuple[int, str]]:
+        """Every link's id and key, in id order: enough to take a link's lock without loading it."""
+        with self._read("list links") as conn:
+            rows = conn.execute(
+                sa.select(t.links.c.id, t.links.c.key)
+                .where(t.links.c.state == state)
+                .order_by(t.links.c.id)
+            ).all()
+        return [(row.id, row.key) for row in rows]
+
     def link_ids(self, *, state: str = "active") -> list[int]:
-        with self._tx("list links") as conn:
+        with self._read("list links") as conn:
             return list(
                 conn.execute(
                     sa.select(t.links.c.id).where(t.links.c.state == state).order_by(t.links.c.id)
@@ -377,7 +413,7 @@ class Store:
 
     def status_since(self, link_id: int, status: str) -> tuple[dt.datetime, frozenset[str]]:
         """When the link's canonical status last became ``status``, and the policies run since."""
-        with self._tx("read status history") as conn:
+        with self._read("read status history") as conn:
             entered = conn.execute(
                 sa.select(sa.func.max(t.audit.c.at)).where(
                     t.audit.c.link_id == link_id,
@@ -434,7 +470,7 @@ class Store:
 
     def backing_off(self) -> list[tuple[int, dt.datetime | None]]:
         """Active links that failed and wait for a retry: (link id, when it is due)."""
-        with self._tx("list retries") as conn:
+        with self._read("list retries") as conn:
             rows = conn.execute(
                 sa.select(t.links.c.id, t.links.c.retry_at)
                 .where(t.links.c.state == "active", t.links.c.failures > 0)
@@ -732,7 +768,7 @@ class Store:
             )
 
     def dead_letters(self, *, include_settled: bool = False) -> list[DeadLetterRecord]:
-        with self._tx("list dead letters") as conn:
+        with self._read("list dead letters") as conn:
             query = sa.select(t.dead_letters).order_by(t.dead_letters.c.id)
             if not include_settled:
                 query = query.where(t.dead_letters.c.settled_at.is_(None))
@@ -741,12 +777,30 @@ class Store:
     # -- comments --------------------------------------------------------------------------
 
     def comments(self, link_id: int) -> list[Comment]:
-        with self._tx("read comments") as conn:
-            rows = conn.execute(
-                sa.select(t.comments)
-                .where(t.comments.c.link_id == link_id)
-                .order_by(t.comments.c.created_at, t.comments.c.id)
-            ).all()
+        with self._read("read comments") as conn:
+            return self._comments(conn, link_id)
+
+    def comment_map(self, link_id: int) -> dict[tuple[str, str], CommentRefRecord]:
+        """(comment key, tracker) -> where that comment stands there, for every comment of the link."""
+        with self._read("read comment map") as conn:
+            return self._comment_map(conn, link_id)
+
+    def comment_record(
+        self, link_id: int
+    ) -> tuple[list[Comment], dict[tuple[str, str], CommentRefRecord]]:
+        """The link's comments and its comment map, read in one transaction."""
+        with self._read("read comments") as conn:
+            known = self._comment_map(conn, link_id)
+            # Every comment is mapped in its origin when recorded: no map, no comments.
+            return (self._comments(conn, link_id) if known else []), known
+
+    @staticmethod
+    def _comments(conn: Connection, link_id: int) -> list[Comment]:
+        rows = conn.execute(
+            sa.select(t.comments)
+            .where(t.comments.c.link_id == link_id)
+            .order_by(t.comments.c.created_at, t.comments.c.id)
+        ).all()
         return [
             Comment(
                 id=r.key,
@@ -759,12 +813,11 @@ class Store:
             for r in rows
         ]
 
-    def comment_map(self, link_id: int) -> dict[tuple[str, str], CommentRefRecord]:
-        """(comment key, tracker) -> where that comment stands there, for every comment of the link."""
-        with self._tx("read comment map") as conn:
-            rows = conn.execute(
-                sa.select(t.comment_refs).where(t.comment_refs.c.link_id == link_id)
-            ).all()
+    @staticmethod
+    def _comment_map(conn: Connection, link_id: int) -> dict[tuple[str, str], CommentRefRecord]:
+        rows = conn.execute(
+            sa.select(t.comment_refs).where(t.comment_refs.c.link_id == link_id)
+        ).all()
         return {
             (r.key, r.tracker): CommentRefRecord(
                 native_id=r.native_id, state=r.state, digest=r.digest
@@ -876,7 +929,7 @@ class Store:
     # -- cursors ---------------------------------------------------------------------------
 
     def cursor(self, tracker: str) -> tuple[str, dt.datetime] | None:
-        with self._tx("read cursor") as conn:
+        with self._read("read cursor") as conn:
             row = conn.execute(sa.select(t.cursors).where(t.cursors.c.tracker == tracker)).first()
         return None if row is None else (row.value, row.updated_at)
 
@@ -943,7 +996,7 @@ class Store:
             ).rowcount
 
     def backfills(self) -> list[BackfillRecord]:
-        with self._tx("read backfills") as conn:
+        with self._read("read backfills") as conn:
             rows = conn.execute(sa.select(t.backfills).order_by(t.backfills.c.id)).all()
         return [BackfillRecord.model_validate(r._mapping) for r in rows]
 
@@ -966,7 +1019,7 @@ class Store:
         return True
 
     def pending(self, limit: int = 1000) -> list[InboxItem]:
-        with self._tx("read inbox") as conn:
+        with self._read("read inbox") as conn:
             rows = conn.execute(
                 sa.select(t.inbox)
                 .where(t.inbox.c.done_at.is_(None))
@@ -984,7 +1037,7 @@ class Store:
             )
 
     def inbox_depth(self) -> int:
-        with self._tx("read inbox") as conn:
+        with self._read("read inbox") as conn:
             return int(
                 conn.execute(
                     sa.select(sa.func.count())
@@ -1007,7 +1060,7 @@ class Store:
 
     def audit(self, link_id: int | None = None, field: str | None = None) -> list[AuditRecord]:
         """The audit trail, newest first."""
-        with self._tx("read audit") as conn:
+        with self._read("read audit") as conn:
             query = sa.select(t.audit).order_by(t.audit.c.id.desc())
             if link_id is not None:
                 query = query.where(t.audit.c.link_id == link_id)
@@ -1016,7 +1069,7 @@ class Store:
             return [AuditRecord.model_validate(r._mapping) for r in conn.execute(query).all()]
 
     def conflicts(self, *, unresolved_only: bool = False) -> list[ConflictRecord]:
-        with self._tx("read conflicts") as conn:
+        with self._read("read conflicts") as conn:
             query = sa.select(t.conflicts).order_by(t.conflicts.c.id)
             if unresolved_only:
                 query = query.where(t.conflicts.c.resolved_at.is_(None))
