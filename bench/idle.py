@@ -166,6 +166,7 @@ def run(tmp: Path, *, quick: bool) -> list[Result]:
     finally:
         store.close()
     pass_mb = peak.peak / 2**20
+    added_mb = (peak.peak - before) / 2**20
     sweep = Result(
         "idle_pass",
         f"Idle cost: one reconcile pass (`Engine.sweep`) over {size:,} links, nothing changed",
@@ -175,6 +176,7 @@ def run(tmp: Path, *, quick: bool) -> list[Result]:
             "links/s",
             "peak RSS MB",
             "RSS before MB",
+            "added by the pass MB",
             "events",
             "tracker calls per link",
             "writes",
@@ -186,6 +188,7 @@ def run(tmp: Path, *, quick: bool) -> list[Result]:
                 round(size / elapsed),
                 round(pass_mb),
                 round(before / 2**20),
+                round(added_mb),
                 len(events),
                 round(sum(sum(c.values()) for c in calls.values()) / size, 1),
                 sum(writes.values()),
@@ -199,16 +202,18 @@ def run(tmp: Path, *, quick: bool) -> list[Result]:
                 elapsed < (20 if not quick else 2),
             ),
             Target(
-                f"pass over {size:,} links: peak memory",
+                f"pass over {size:,} links: memory the pass takes",
                 "< 300 MB",
-                f"{pass_mb:.0f} MB",
-                pass_mb < 300,
+                f"{added_mb:.0f} MB (the whole process peaks at {pass_mb:.0f} MB)",
+                added_mb < 300,
             ),
         ],
         [
             "memory trackers in the same process as the engine and a SQLite (WAL) store on local disk; "
             f"the links were made by cloning one link the engine made (its rows and tickets), {built:.0f} s; "
-            "tickets without comments; peak RSS is the whole process (the trackers' tickets included)",
+            "tickets without comments; peak RSS is the whole process, and before the pass it already "
+            "holds the in-process memory trackers' tickets (three per link: a deployment keeps them "
+            "at the vendors), so the memory target is read on what the pass adds",
             "calls by kind: " + "; ".join(f"{n}: {c}" for n, c in calls.items()),
         ],
     )

@@ -10,7 +10,7 @@ from ticket_bridge.adapters.memory import webhooks
 from ticket_bridge.adapters.memory.fake import SimulatedCrash
 from ticket_bridge.bridge.adapter import Changes
 from ticket_bridge.bridge.agreement import link_disagreements
-from ticket_bridge.bridge.events import CursorCommitted, PassFinished, PollFailed
+from ticket_bridge.bridge.events import WRITES, CursorCommitted, PassFinished, PollFailed
 from ticket_bridge.bridge.model import Field
 from ticket_bridge.bridge.store import Store
 
@@ -213,3 +213,41 @@ def test_a_poll_skips_a_ticket_whose_feed_stamp_it_has_seen_and_reads_a_changed_
     world.zendesk.edit(ticket, priority="urgent")
     list(world.engine.poll("zendesk"))
     assert world.counterpart("jira", f"zendesk:{ticket}").fields[Field.PRIORITY] == "Highest"
+
+
+def test_a_sweep_over_settled_links_reads_their_tickets_and_writes_nothing(world: World) -> None:
+    tickets = [world.zendesk.open_ticket(f"T{n}", kind="incident", status="new") for n in range(3)]
+    world.zendesk.comment(tickets[0], CUSTOMER, "Still broken", public=True)
+    world.settle()
+    before = {name: dict(t.calls) for name, t in world.trackers.items()}
+    events = list(world.engine.sweep())
+    assert not [e for e in events if isinstance(e, WRITES)]
+    for name, tracker in world.trackers.items():
+        extra = {op: n - before[name].get(op, 0) for op, n in tracker.calls.items()}
+        assert {op: n for op, n in extra.items() if n} == {"read": 3, "comments": 3}, name
+
+
+def test_a_sweep_brings_a_change_no_hint_announced(world: World) -> None:
+    ticket = world.zendesk.open_ticket("Broken", kind="incident", status="new")
+    world.settle()
+    world.zendesk.edit(ticket, priority="urgent")
+    list(world.engine.sweep())
+    assert world.counterpart("jira", f"zendesk:{ticket}").fields[Field.PRIORITY] == "Highest"
+
+
+def test_a_sweep_reading_a_stale_page_reloads_the_link_and_reverts_nothing(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page read before another thread's writes: the tickets differ from its bases, so the
+    link is loaded afresh, and the sweep finds everything in agreement."""
+    ticket = world.zendesk.open_ticket("Broken", kind="incident", status="new")
+    world.settle()
+    stale = world.store.link_page(0, 10)
+    world.zendesk.edit(ticket, priority="urgent")
+    world.settle()
+    pages = iter([stale, []])
+    monkeypatch.setattr(world.store, "link_page", lambda after, limit: next(pages))
+    events = list(world.engine.sweep())
+    assert not [e for e in events if isinstance(e, WRITES)], events
+    assert world.counterpart("jira", f"zendesk:{ticket}").fields[Field.PRIORITY] == "Highest"
+    assert world.zendesk.tickets[ticket].fields[Field.PRIORITY] == "urgent"

@@ -178,13 +178,14 @@ class Reconciler:
 
     # -- echoes: a hint about a ticket that holds nothing new --------------------------------
 
-    def settled(self, link: LinkRecord) -> CommentState | None:
+    def settled(self, link: LinkRecord, stored: CommentState | None = None) -> CommentState | None:
         """From the store alone: every ref's base reads as the canonical value, every counterpart
         a route wants exists, and every comment stands in every ref (at its latest body).
 
         A link half-way through a reconcile (a crash between two writes) is not settled, so a
         hint about it always finishes the reconcile in full. Returns the link's comments as the
-        store holds them, for ``echo``; None when the link is not settled.
+        store holds them (``stored``, when the caller read them already), for ``echo``; None when
+        the link is not settled.
         """
         for tracker, ref in link.refs.items():
             adapter = self.adapters.get(tracker)
@@ -203,8 +204,10 @@ class Reconciler:
                 or lifecycle.creatable_in(link.kind, customer_facing=adapter.customer_facing)
             ):
                 return None
-        comments, known = self.store.comment_record(link.id)
-        state = CommentState(known=known, comments=comments)
+        if stored is None:
+            comments, known = self.store.comment_record(link.id)
+            stored = CommentState(known=known, comments=comments)
+        state = stored
         for comment in state.comments:
             for tracker in link.refs:
                 entry = state.known.get((comment.id, tracker))

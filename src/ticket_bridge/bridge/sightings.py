@@ -6,33 +6,39 @@ feed reports now has not changed since. Stamps of one second's precision (Zendes
 second change within that second, so a sighting counts only when it was made ``MARGIN`` after
 the stamp; the margin also absorbs clock skew between the tracker and this host.
 
-Sightings are in memory: after a restart the first poll reads each ticket once more.
+Sightings are in memory and only the latest ``KEPT`` are kept: a feed's window names recent
+tickets, and a ticket forgotten or unseen since a restart is simply read once more.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from ticket_bridge.bridge.adapter import NativeTicket
 
 MARGIN = dt.timedelta(seconds=2)
+KEPT = 20_000
 SEEING = frozenset({"read", "create", "update"})
 """The adapter calls whose answer is a ticket as it stands."""
 
 
 class Sightings:
-    def __init__(self, clock: Callable[[], dt.datetime]) -> None:
+    def __init__(self, clock: Callable[[], dt.datetime], kept: int = KEPT) -> None:
         self.clock = clock
-        self._seen: dict[tuple[str, str], tuple[dt.datetime, dt.datetime]] = {}
+        self.kept = kept
+        self._seen: OrderedDict[tuple[str, str], tuple[dt.datetime, dt.datetime]] = OrderedDict()
         self._lock = threading.Lock()
 
     def saw(self, tracker: str, native: NativeTicket) -> None:
         with self._lock:
             self._seen[(tracker, native.id)] = (native.updated_at, self.clock())
+            self._seen.move_to_end((tracker, native.id))
+            while len(self._seen) > self.kept:
+                self._seen.popitem(last=False)
 
     def unchanged(self, tracker: str, ticket_id: str, stamp: dt.datetime) -> bool:
         """Whether the ticket was seen at ``stamp``, late enough that nothing hid behind it."""
@@ -42,10 +48,6 @@ class Sightings:
             return False
         updated, at = seen
         return updated == stamp and at >= updated + MARGIN
-
-    def forget(self, tracker: str, ticket_id: str) -> None:
-        with self._lock:
-            self._seen.pop((tracker, ticket_id), None)
 
 
 class Sighted:
@@ -64,7 +66,6 @@ class Sighted:
             return value
         method: Callable[..., Any] = value
 
-        @wraps(method)
         def call(*args: Any, **kwargs: Any) -> Any:
             answer = method(*args, **kwargs)
             if isinstance(answer, NativeTicket):

@@ -17,7 +17,6 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import wraps
 from typing import Any
 
 from ticket_bridge.bridge.errors import Busy, Transient
@@ -104,10 +103,12 @@ class Slotted:
             setattr(self, name, value)  # an adapter's properties are fixed: look them up once
             return value
         method: Callable[..., Any] = value
+        slots = self._slots
 
-        @wraps(method)
         def call(*args: Any, **kwargs: Any) -> Any:
-            with self._slots.slot(self._tracker):
+            if slots.per_tracker is None or not slots.bound_here():
+                return method(*args, **kwargs)
+            with slots.slot(self._tracker):
                 return method(*args, **kwargs)
 
         return call

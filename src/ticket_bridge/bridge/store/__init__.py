@@ -393,15 +393,34 @@ class Store:
                 for row in conn.execute(query).all()
             ]
 
-    def link_keys(self, *, state: str = "active") -> list[tuple[int, str]]:
-        """Every link's id and key, in id order: enough to take a link's lock without loading it."""
+    def link_page(
+        self, after: int, limit: int, *, state: str = "active"
+    ) -> list[tuple[LinkRecord, list[Comment], dict[tuple[str, str], CommentRefRecord]]]:
+        """Up to ``limit`` links with ids above ``after``, in id order, each with its comments
+        and comment map: one snapshot in three queries, for passes over every link."""
         with self._read("list links") as conn:
             rows = conn.execute(
-                sa.select(t.links.c.id, t.links.c.key)
-                .where(t.links.c.state == state)
+                sa.select(t.links)
+                .where(t.links.c.state == state, t.links.c.id > after)
                 .order_by(t.links.c.id)
+                .limit(limit)
             ).all()
-        return [(row.id, row.key) for row in rows]
+            ids = [row.id for row in rows]
+            if not ids:
+                return []
+            refs: dict[int, list[sa.Row[Any]]] = {}
+            for ref in conn.execute(sa.select(t.refs).where(t.refs.c.link_id.in_(ids))).all():
+                refs.setdefault(ref.link_id, []).append(ref)
+            maps = self._comment_maps_of(conn, ids)
+            comments = self._comments_of(conn, list(maps)) if maps else {}
+        return [
+            (
+                self._load_link(None, row, refs.get(row.id, [])),
+                comments.get(row.id, []),
+                maps.get(row.id, {}),
+            )
+            for row in rows
+        ]
 
     def link_ids(self, *, state: str = "active") -> list[int]:
         with self._read("list links") as conn:
@@ -794,36 +813,50 @@ class Store:
             # Every comment is mapped in its origin when recorded: no map, no comments.
             return (self._comments(conn, link_id) if known else []), known
 
-    @staticmethod
-    def _comments(conn: Connection, link_id: int) -> list[Comment]:
-        rows = conn.execute(
-            sa.select(t.comments)
-            .where(t.comments.c.link_id == link_id)
-            .order_by(t.comments.c.created_at, t.comments.c.id)
-        ).all()
-        return [
-            Comment(
-                id=r.key,
-                author=Person(name=r.author_name, email=r.author_email),
-                body=r.body,
-                visibility=Visibility(r.visibility),
-                created_at=r.created_at,
-                origin=Ref(tracker=r.origin_tracker, id=r.origin_id),
-            )
-            for r in rows
-        ]
+    @classmethod
+    def _comments(cls, conn: Connection, link_id: int) -> list[Comment]:
+        return cls._comments_of(conn, [link_id]).get(link_id, [])
+
+    @classmethod
+    def _comment_map(
+        cls, conn: Connection, link_id: int
+    ) -> dict[tuple[str, str], CommentRefRecord]:
+        return cls._comment_maps_of(conn, [link_id]).get(link_id, {})
 
     @staticmethod
-    def _comment_map(conn: Connection, link_id: int) -> dict[tuple[str, str], CommentRefRecord]:
+    def _comments_of(conn: Connection, link_ids: Sequence[int]) -> dict[int, list[Comment]]:
         rows = conn.execute(
-            sa.select(t.comment_refs).where(t.comment_refs.c.link_id == link_id)
+            sa.select(t.comments)
+            .where(t.comments.c.link_id.in_(link_ids))
+            .order_by(t.comments.c.created_at, t.comments.c.id)
         ).all()
-        return {
-            (r.key, r.tracker): CommentRefRecord(
+        comments: dict[int, list[Comment]] = {}
+        for r in rows:
+            comments.setdefault(r.link_id, []).append(
+                Comment(
+                    id=r.key,
+                    author=Person(name=r.author_name, email=r.author_email),
+                    body=r.body,
+                    visibility=Visibility(r.visibility),
+                    created_at=r.created_at,
+                    origin=Ref(tracker=r.origin_tracker, id=r.origin_id),
+                )
+            )
+        return comments
+
+    @staticmethod
+    def _comment_maps_of(
+        conn: Connection, link_ids: Sequence[int]
+    ) -> dict[int, dict[tuple[str, str], CommentRefRecord]]:
+        rows = conn.execute(
+            sa.select(t.comment_refs).where(t.comment_refs.c.link_id.in_(link_ids))
+        ).all()
+        maps: dict[int, dict[tuple[str, str], CommentRefRecord]] = {}
+        for r in rows:
+            maps.setdefault(r.link_id, {})[(r.key, r.tracker)] = CommentRefRecord(
                 native_id=r.native_id, state=r.state, digest=r.digest
             )
-            for r in rows
-        }
+        return maps
 
     def add_comment(self, link_id: int, comment: Comment) -> None:
         """A comment first seen in its origin tracker; mapped there in the same transaction.
