@@ -431,7 +431,9 @@ def run(config_file: Path | None, host: str | None, port: int | None) -> None:
             problems = [f"store: {exc}"]
         return problems + daemon.problems()
 
-    app = receivers(store, adapters, metrics, ready=ready, accepted=daemon.accepted)
+    app = receivers(
+        store, adapters, metrics, ready=ready, accepted=daemon.accepted, seen=engine.seen
+    )
     server = Receiving(
         uvicorn.Config(
             app,
@@ -557,7 +559,12 @@ def demo_over_http(report_round: RoundReport, show: Callable[[Event], None]) -> 
 
         daemon = Daemon(engine, poll_interval=DEMO_PATIENCE, on_event=on_event)
         app = receivers(
-            store, engine.adapters, Metrics(), ready=daemon.problems, accepted=daemon.accepted
+            store,
+            engine.adapters,
+            Metrics(),
+            ready=daemon.problems,
+            accepted=daemon.accepted,
+            seen=engine.seen,
         )
         receiving = stack.enter_context(Served(app))
         for name, fake in fakes.items():

@@ -25,7 +25,7 @@ def test_a_ticket_seen_well_after_its_stamp_is_unchanged_at_that_stamp_only() ->
     assert not sightings.unchanged("zendesk", "2", STAMP), "never seen"
 
 
-def test_a_ticket_seen_within_its_stamps_second_may_hide_a_second_change() -> None:
+def test_a_ticket_seen_within_its_whole_second_stamp_may_hide_a_second_change() -> None:
     sightings = Sightings(TickingClock(STAMP + dt.timedelta(milliseconds=400)))
     sightings.saw("zendesk", ticket("1", STAMP))
     assert not sightings.unchanged("zendesk", "1", STAMP)
@@ -37,3 +37,11 @@ def test_only_the_latest_sightings_are_kept() -> None:
         sightings.saw("zendesk", ticket(str(n), STAMP))
     assert not sightings.unchanged("zendesk", "0", STAMP), "the oldest was forgotten"
     assert sightings.unchanged("zendesk", "2", STAMP)
+
+
+def test_a_stamp_with_milliseconds_names_one_version_at_once() -> None:
+    precise = STAMP + dt.timedelta(milliseconds=432)
+    sightings = Sightings(TickingClock(precise + dt.timedelta(milliseconds=3)))
+    sightings.saw("jira", ticket("10001", precise))
+    assert sightings.unchanged("jira", "10001", precise)
+    assert not sightings.unchanged("jira", "10001", precise + dt.timedelta(milliseconds=1))

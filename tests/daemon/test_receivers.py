@@ -63,8 +63,8 @@ def test_a_verified_delivery_is_stored_once_and_answered_202(
     headers, body = signed(world, "d-1", "7")
     first = requests.post(f"{running.url}/webhooks/zendesk", data=body, headers=headers, timeout=5)
     again = requests.post(f"{running.url}/webhooks/zendesk", data=body, headers=headers, timeout=5)
-    assert (first.status_code, first.json()) == (202, {"accepted": 1, "duplicates": 0})
-    assert (again.status_code, again.json()) == (202, {"accepted": 0, "duplicates": 1})
+    assert (first.status_code, first.json()) == (202, {"accepted": 1, "duplicates": 0, "seen": 0})
+    assert (again.status_code, again.json()) == (202, {"accepted": 0, "duplicates": 1, "seen": 0})
     assert [i.ticket_id for i in world.store.pending()] == ["7"]
     text = requests.get(f"{running.url}/metrics", timeout=5).text
     assert 'ticket_bridge_deliveries_total{outcome="accepted",tracker="zendesk"} 1.0' in text
@@ -177,3 +177,28 @@ def test_the_worker_outlives_a_failure_and_reports_it_until_it_passes(
     assert [f.error for f in failures] == ["RuntimeError: a bug on one round"]
     assert daemon.problems() == [], "reported while it lasted, cleared once a round passed"
     assert daemon.threads and not daemon.alive()
+
+
+def test_a_delivery_about_a_version_already_seen_is_answered_but_not_stored(
+    world: World, metrics: Metrics, daemon: Daemon
+) -> None:
+    """The echo of the bridge's own write: a 202, so the tracker does not send it again, and
+    nothing in the inbox for a worker to read."""
+    app = receivers(
+        world.store,
+        world.adapters,
+        metrics,
+        ready=daemon.problems,
+        seen=lambda h: h.ticket_id == "7",
+    )
+    with Served(app) as running:
+        for delivery, ticket in (("d-1", "7"), ("d-2", "8")):
+            headers, body = signed(world, delivery, ticket)
+            answer = requests.post(
+                f"{running.url}/webhooks/zendesk", data=body, headers=headers, timeout=5
+            )
+            assert answer.status_code == 202
+        text = requests.get(f"{running.url}/metrics", timeout=5).text
+    assert answer.json() == {"accepted": 1, "duplicates": 0, "seen": 0}
+    assert [i.ticket_id for i in world.store.pending()] == ["8"]
+    assert 'ticket_bridge_deliveries_total{outcome="seen",tracker="zendesk"} 1.0' in text

@@ -484,7 +484,11 @@ def check(rig: Rig, request: Request) -> None:
     if request.valid is not None:
         assert answer.status == 202, answer.body
         seen = rig.accepted[request.valid]
-        assert answer.json() == {"accepted": 0 if seen else 1, "duplicates": 1 if seen else 0}
+        assert answer.json() == {
+            "accepted": 0 if seen else 1,
+            "duplicates": 1 if seen else 0,
+            "seen": 0,
+        }
         rig.accepted[request.valid] += fresh
 
 

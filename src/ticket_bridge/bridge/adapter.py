@@ -115,11 +115,17 @@ class Finding(Frozen):
 
 
 class Hint(Frozen):
-    """What a verified webhook delivery says: this ticket changed; read it."""
+    """What a verified webhook delivery says: this ticket changed; read it.
+
+    ``stamp`` is the ticket's updated stamp as the delivery carries it, where it does: a
+    delivery about a version the bridge has already seen (the echo of its own write) needs no
+    read at all.
+    """
 
     tracker: str
     ticket_id: str
     delivery_id: str
+    stamp: AwareDatetime | None = None
 
 
 class Adapter(Protocol):

@@ -21,7 +21,7 @@ from functools import partial
 from typing import cast
 
 from ticket_bridge.bridge import lifecycle
-from ticket_bridge.bridge.adapter import Adapter, Mirror, NativeTicket
+from ticket_bridge.bridge.adapter import Adapter, Hint, Mirror, NativeTicket
 from ticket_bridge.bridge.errors import (
     Busy,
     Conflict,
@@ -355,6 +355,13 @@ class Engine:
                 self._claimed.update(item.id for item in items)
                 claims.append(Claim(tracker, ticket_id, tuple(items)))
             return claims
+
+    def seen(self, hint: Hint) -> bool:
+        """Whether a delivery names a version of its ticket the bridge has read or written
+        already (the echo of its own write): there is nothing to read."""
+        return hint.stamp is not None and self.sightings.unchanged(
+            hint.tracker, hint.ticket_id, hint.stamp
+        )
 
     def _still(self, busy: Busy) -> bool:
         """Whether what a ticket found taken is taken still."""

@@ -1,10 +1,13 @@
 """What the bridge last saw of each ticket, so a poll can skip tickets it has already seen.
 
 Change feeds look back over a window (Jira's minute precision, ClickUp's overlap) and name the
-same tickets poll after poll. A ticket the bridge read, or wrote and got back, at the stamp the
-feed reports now has not changed since. Stamps of one second's precision (Zendesk) could hide a
-second change within that second, so a sighting counts only when it was made ``MARGIN`` after
-the stamp; the margin also absorbs clock skew between the tracker and this host.
+same tickets poll after poll, and a webhook comes back for each of the bridge's own writes. A
+ticket the bridge read, or wrote and got back, at the stamp a feed or a delivery reports now has
+not changed since. A stamp with a fraction of a second (Jira's and ClickUp's milliseconds) names
+one version. A stamp in whole seconds (Zendesk's) could hide a second change within that second,
+so such a sighting counts only when it was made ``MARGIN`` after the stamp; the margin also
+absorbs clock skew between the tracker and this host. (A millisecond stamp that happens to fall
+on a whole second is taken as a whole-second one: one read more, never one less.)
 
 Sightings are in memory and only the latest ``KEPT`` are kept: a feed's window names recent
 tickets, and a ticket forgotten or unseen since a restart is simply read once more.
@@ -41,13 +44,15 @@ class Sightings:
                 self._seen.popitem(last=False)
 
     def unchanged(self, tracker: str, ticket_id: str, stamp: dt.datetime) -> bool:
-        """Whether the ticket was seen at ``stamp``, late enough that nothing hid behind it."""
+        """Whether the ticket was seen at ``stamp``, and nothing can hide behind that stamp."""
         with self._lock:
             seen = self._seen.get((tracker, ticket_id))
         if seen is None:
             return False
         updated, at = seen
-        return updated == stamp and at >= updated + MARGIN
+        if updated != stamp:
+            return False
+        return bool(stamp.microsecond) or at >= updated + MARGIN
 
 
 class Sighted:

@@ -47,13 +47,17 @@ def receivers(
     *,
     ready: Callable[[], list[str]],
     accepted: Callable[[], None] = lambda: None,
+    seen: Callable[[Hint], bool] = lambda _: False,
 ) -> FastAPI:
-    """The app; ``ready`` lists what keeps the daemon from being ready, ``accepted`` wakes workers."""
+    """The app; ``ready`` lists what keeps the daemon from being ready, ``accepted`` wakes workers,
+    ``seen`` tells a delivery about a version the bridge already holds (nothing to store)."""
     app = FastAPI(title="ticket-bridge", docs_url=None, redoc_url=None)
 
-    def enqueue(hints: list[Hint]) -> tuple[int, int]:
-        fresh = sum(1 for h in hints if store.enqueue(h.tracker, h.delivery_id, h.ticket_id))
-        return fresh, len(hints) - fresh
+    def enqueue(hints: list[Hint]) -> tuple[int, int, int]:
+        news = [h for h in hints if not seen(h)]
+        known = len(hints) - len(news)
+        fresh = sum(1 for h in news if store.enqueue(h.tracker, h.delivery_id, h.ticket_id))
+        return fresh, len(news) - fresh, known
 
     async def deliver(tracker: str, request: Request) -> JSONResponse:
         adapter = adapters.get(tracker)
@@ -75,7 +79,7 @@ def receivers(
             metrics.deliveries.labels(tracker, "refused:400").inc()
             return JSONResponse({"error": "body nests too deeply to be a delivery"}, 400)
         try:
-            fresh, duplicates = await run_in_threadpool(enqueue, hints)
+            fresh, duplicates, known = await run_in_threadpool(enqueue, hints)
         except StoreError:
             metrics.deliveries.labels(tracker, "refused:503").inc()
             return JSONResponse(
@@ -88,7 +92,9 @@ def receivers(
             accepted()
         if duplicates:
             metrics.deliveries.labels(tracker, "duplicate").inc(duplicates)
-        return JSONResponse({"accepted": fresh, "duplicates": duplicates}, 202)
+        if known:
+            metrics.deliveries.labels(tracker, "seen").inc(known)
+        return JSONResponse({"accepted": fresh, "duplicates": duplicates, "seen": known}, 202)
 
     @app.post("/webhooks/{tracker}")
     async def webhook(tracker: str, request: Request) -> JSONResponse:

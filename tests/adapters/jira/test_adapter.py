@@ -392,3 +392,17 @@ def undocumented_only(spec_check: SpecCheck, status: int) -> None:
         spec_check.failures
     )
     spec_check.failures.clear()
+
+
+def test_a_delivery_carries_the_stamp_the_bridge_read_after_its_write(
+    adapter: JiraAdapter, fake: FakeJira
+) -> None:
+    """The echo of the bridge's own write names the version the write gave back, to the
+    millisecond, so it needs no read; a person's edit after it names a newer one."""
+    issue = fake.open_issue("echo")
+    after = adapter.update(issue, {Field.TITLE: "ours"}, since=adapter.read(issue).updated_at)
+    [echo] = adapter.parse_webhook(*fake.delivery(issue))
+    assert echo.stamp == after.updated_at and after.updated_at.microsecond
+    fake.edit(issue, summary="theirs")
+    [edit] = adapter.parse_webhook(*fake.delivery(issue))
+    assert edit.stamp is not None and edit.stamp > after.updated_at

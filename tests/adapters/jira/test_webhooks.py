@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -142,3 +143,11 @@ def test_a_replayed_delivery_keeps_its_id_and_the_inbox_refuses_it() -> None:
         assert store.inbox_depth() == 1
     finally:
         store.close()
+
+
+def test_a_delivery_carries_the_issues_updated_stamp() -> None:
+    headers, body = signed("webhook-issue-updated-started-working.json")
+    [hint] = webhooks.parse("jira", SECRET, headers, body)
+    assert hint.stamp == dt.datetime(
+        2019, 2, 15, 19, 14, 22, 2000, tzinfo=dt.timezone(-dt.timedelta(hours=8))
+    )

@@ -19,6 +19,7 @@ import requests
 from pydantic import ValidationError
 from requests.adapters import HTTPAdapter
 
+from ticket_bridge.adapters import environment
 from ticket_bridge.adapters.clickup.config import AuthScheme, ClickUpConfig
 from ticket_bridge.adapters.clickup.payloads import (
     ApiError,
@@ -73,6 +74,7 @@ class ClickUpClient:
         self.session = session or requests.Session()
         self.session.mount("http://", HTTPAdapter(max_retries=0))
         self.session.mount("https://", HTTPAdapter(max_retries=0))
+        environment.read_once(self.session, self.base)
         self.budget = budget or RequestBudget(config.requests_per_minute, 60.0)
         self.wall = wall
         token = config.token.get_secret_value()

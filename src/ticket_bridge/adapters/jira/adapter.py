@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from collections import deque
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
@@ -22,7 +21,7 @@ import requests
 from ticket_bridge.adapters.jira import adf, webhooks
 from ticket_bridge.adapters.jira.client import JiraClient, Refusal
 from ticket_bridge.adapters.jira.config import JiraConfig
-from ticket_bridge.adapters.jira.payloads import TransitionOffer, offers
+from ticket_bridge.adapters.jira.payloads import TransitionOffer, offers, parse_time
 from ticket_bridge.adapters.jira.translate import translation
 from ticket_bridge.adapters.pacing import RequestBudget
 from ticket_bridge.bridge import comments
@@ -58,12 +57,6 @@ RECONCILE_LIMIT = 50
 WEBHOOKS = "/rest/webhooks/1.0/"
 WEBHOOK_EVENTS = ("jira:issue_created", "jira:issue_updated", "comment_created", "comment_updated")
 Graph = dict[str, set[str]]
-
-
-def parse_time(text: str) -> dt.datetime:
-    """Jira's ``2019-02-15T19:12:08.432-0800`` (no colon in the offset) as an aware datetime."""
-    fixed = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", text.replace("Z", "+00:00"))
-    return dt.datetime.fromisoformat(fixed)
 
 
 def jql_minute(at: dt.datetime, zone: ZoneInfo, *, up: bool = False) -> str:

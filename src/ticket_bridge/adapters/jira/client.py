@@ -18,6 +18,7 @@ import requests
 from jira import JIRA, JIRAError
 from requests.adapters import HTTPAdapter
 
+from ticket_bridge.adapters import environment
 from ticket_bridge.adapters.jira.config import JiraConfig
 from ticket_bridge.adapters.pacing import RequestBudget
 from ticket_bridge.bridge.errors import (
@@ -162,6 +163,7 @@ class JiraClient:
             for event, hooks in session.hooks.items():
                 self.session.hooks.setdefault(event, []).extend(hooks)
         self.session.mount(config.base_url, PacedTransport(self.budget))
+        environment.read_once(self.session, config.base_url)
         self._verified = False
         self._zone: str | None = None
 

@@ -6,18 +6,41 @@ is strict because it guards our own config and canonical values).
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+
+def parse_time(text: str) -> dt.datetime:
+    """Jira's ``2019-02-15T19:12:08.432-0800`` (no colon in the offset) as an aware datetime."""
+    fixed = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", text.replace("Z", "+00:00"))
+    return dt.datetime.fromisoformat(fixed)
 
 
 class Incoming(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
 
+class StubFields(Incoming):
+    updated: str | None = None
+
+
 class IssueStub(Incoming):
     id: str
     key: str
+    fields: StubFields | None = None
+
+    @property
+    def updated(self) -> dt.datetime | None:
+        """When the issue was last updated as the delivery saw it; None when it does not say."""
+        text = self.fields.updated if self.fields is not None else None
+        try:
+            stamp = parse_time(text) if text else None
+        except ValueError:
+            return None
+        return stamp if stamp is not None and stamp.tzinfo is not None else None
 
 
 class CommentStub(Incoming):

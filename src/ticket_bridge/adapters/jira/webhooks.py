@@ -46,4 +46,11 @@ def parse(tracker: str, secret: SecretStr, headers: Mapping[str, str], body: byt
         return []
     if delivery.issue is None:
         raise WebhookRejected(tracker, 400, f"malformed delivery: {delivery.event} has no issue")
-    return [Hint(tracker=tracker, ticket_id=delivery.issue.id, delivery_id=delivery_id)]
+    return [
+        Hint(
+            tracker=tracker,
+            ticket_id=delivery.issue.id,
+            delivery_id=delivery_id,
+            stamp=delivery.issue.updated,
+        )
+    ]

@@ -30,6 +30,7 @@ from requests.adapters import HTTPAdapter
 from zenpy import Zenpy
 from zenpy.lib.exception import APIException
 
+from ticket_bridge.adapters import environment
 from ticket_bridge.adapters.pacing import RequestBudget
 from ticket_bridge.adapters.zendesk.config import ZendeskAuth, ZendeskConfig
 from ticket_bridge.adapters.zendesk.payloads import (
@@ -133,6 +134,7 @@ class ZendeskClient:
         self.origin = f"https://{config.subdomain}.zendesk.com"
         self.session = session or requests.Session()
         self.session.mount(self.origin, ZendeskTransport(self.origin, config.api_url))
+        environment.read_once(self.session, self.origin)
         self.budget = budget or RequestBudget(config.requests_per_minute, 60.0)
         self.export_budget = export_budget or RequestBudget(config.incremental_per_minute, 60.0)
         self._token_lock = threading.Lock()
