@@ -449,10 +449,13 @@ class JiraAdapter:
     def update(
         self, ticket_id: str, patch: Mapping[Field, Json], *, since: dt.datetime | None = None
     ) -> NativeTicket:
-        """Jira has no conditional write: ``since`` is checked by a read just before writing."""
+        """Jira has no conditional write: ``since`` is checked by a read just before writing,
+        and a status change starts from what that read found."""
         ref = self._ref(ticket_id)
+        raw: dict[str, Any] | None = None
         if since is not None:
-            current = self.read(ticket_id)
+            raw = self.client.issue(ticket_id, FIELDS, self.config.property_key)
+            current = self._native(raw)
             if current.updated_at != since:
                 raise Conflict(
                     self.name,
@@ -464,7 +467,7 @@ class JiraAdapter:
             self.client.request("PUT", f"issue/{ticket_id}", body={"fields": fields}, ref=ref)
         status = patch.get(Field.STATUS)
         if isinstance(status, str) and status:
-            self._move(ticket_id, status)
+            self._move(ticket_id, status, raw)
         return self.read(ticket_id)
 
     # -- workflow --------------------------------------------------------------------------
@@ -481,7 +484,7 @@ class JiraAdapter:
             self._explored[where] = set()
         return self._known[where]
 
-    def _move(self, issue_id: str, target: str) -> None:
+    def _move(self, issue_id: str, target: str, raw: dict[str, Any] | None = None) -> None:
         """Walk the shortest known path of transitions to ``target`` (or an equivalent status).
 
         The transitions API only shows what leaves the current status, so the graph is what the
@@ -489,9 +492,11 @@ class JiraAdapter:
         status). With no known path, and ``explore_workflow`` on, the walk steps into the nearest
         status whose transitions are unknown and plans again; each step is re-planned from the
         offers actually available, so a stale graph costs a re-plan, never a wrong transition.
+        ``raw`` is the issue as just read, when the caller has it.
         """
         ref = self._ref(issue_id)
-        raw = self.client.issue(issue_id, "status,project,issuetype", "")
+        if raw is None:
+            raw = self.client.issue(issue_id, "status,project,issuetype", "")
         status = raw["fields"]["status"]["name"]
         where = (raw["fields"]["project"]["key"], raw["fields"]["issuetype"]["name"])
         graph, explored = self._graph(where), self._explored[where]
