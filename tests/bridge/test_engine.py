@@ -8,6 +8,7 @@ from tests.conftest import TickingClock
 from tests.world import AGENT, CUSTOMER, World
 from ticket_bridge.adapters.memory import webhooks
 from ticket_bridge.adapters.memory.fake import SimulatedCrash
+from ticket_bridge.bridge import engine as engine_module
 from ticket_bridge.bridge.adapter import Changes
 from ticket_bridge.bridge.agreement import link_disagreements
 from ticket_bridge.bridge.events import WRITES, CursorCommitted, PassFinished, PollFailed
@@ -248,3 +249,21 @@ def test_a_sweep_reading_a_stale_page_reloads_the_link_and_reverts_nothing(
     assert not [e for e in events if isinstance(e, WRITES)], events
     assert world.counterpart("jira", f"zendesk:{ticket}").fields[Field.PRIORITY] == "Highest"
     assert world.zendesk.tickets[ticket].fields[Field.PRIORITY] == "urgent"
+
+
+def test_deliveries_piling_up_for_a_held_ticket_never_crowd_out_another(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ticket that must wait (its tracker down, or busy) keeps collecting deliveries; the
+    claim's window must still reach the deliveries behind them."""
+    monkeypatch.setattr(engine_module, "PENDING_WINDOW", 3)
+    waiting, other = (world.zendesk.open_ticket(f"T{n}", kind="incident") for n in range(2))
+    world.store.enqueue("zendesk", "w-0", waiting)
+    [claim] = world.engine.claim(1)
+    for _ in range(4):
+        world.zendesk.inject("read", "transient", ticket_id=waiting)
+    list(world.engine.settle(claim, hold=60))
+    for n in range(1, 6):
+        world.store.enqueue("zendesk", f"w-{n}", waiting)
+    world.store.enqueue("zendesk", "o-1", other)
+    assert [c.ticket_id for c in world.engine.claim()] == [other]

@@ -336,7 +336,8 @@ class Engine:
             self._held = {k: at for k, at in self._held.items() if at > now}
             self._blocked = {k: b for k, b in self._blocked.items() if self._still(b)}
             groups: dict[tuple[str, str], list[InboxItem]] = {}
-            for item in self.store.pending(PENDING_WINDOW + len(self._claimed)):
+            waiting = self._held.keys() | self._blocked.keys()
+            for item in self.store.pending(PENDING_WINDOW + len(self._claimed), skip=waiting):
                 if item.id in self._claimed:
                     continue
                 ticket = (item.tracker, item.ticket_id)
@@ -344,7 +345,7 @@ class Engine:
                 if deferred is not None:
                     deferred.append(item.id)
                     self._claimed.add(item.id)
-                elif ticket not in self._held and ticket not in self._blocked:
+                else:
                     groups.setdefault(ticket, []).append(item)
             claims: list[Claim] = []
             self._waiting = any(self._in_hand.values()) or bool(self._blocked)

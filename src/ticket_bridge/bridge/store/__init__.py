@@ -10,7 +10,7 @@ import datetime as dt
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
@@ -1051,14 +1051,21 @@ class Store:
             return False
         return True
 
-    def pending(self, limit: int = 1000) -> list[InboxItem]:
+    def pending(self, limit: int = 1000, skip: Collection[tuple[str, str]] = ()) -> list[InboxItem]:
+        """The oldest unsettled deliveries, leaving out those about the tickets in ``skip``
+        (tracker, ticket id): a ticket that must wait cannot crowd the others out of ``limit``."""
+        query = sa.select(t.inbox).where(t.inbox.c.done_at.is_(None))
+        if skip:
+            query = query.where(
+                ~sa.or_(
+                    *(
+                        sa.and_(t.inbox.c.tracker == tracker, t.inbox.c.ticket_id == ticket)
+                        for tracker, ticket in skip
+                    )
+                )
+            )
         with self._read("read inbox") as conn:
-            rows = conn.execute(
-                sa.select(t.inbox)
-                .where(t.inbox.c.done_at.is_(None))
-                .order_by(t.inbox.c.id)
-                .limit(limit)
-            ).all()
+            rows = conn.execute(query.order_by(t.inbox.c.id).limit(limit)).all()
         return [InboxItem.model_validate(r._mapping) for r in rows]
 
     def done(self, item_ids: Sequence[int]) -> None:
