@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from tests.conftest import TickingClock
@@ -11,7 +13,13 @@ from ticket_bridge.adapters.memory.fake import SimulatedCrash
 from ticket_bridge.bridge import engine as engine_module
 from ticket_bridge.bridge.adapter import Changes
 from ticket_bridge.bridge.agreement import link_disagreements
-from ticket_bridge.bridge.events import WRITES, CursorCommitted, PassFinished, PollFailed
+from ticket_bridge.bridge.events import (
+    WRITES,
+    CursorCommitted,
+    LinkFailed,
+    PassFinished,
+    PollFailed,
+)
 from ticket_bridge.bridge.model import Field
 from ticket_bridge.bridge.store import Store
 
@@ -267,3 +275,25 @@ def test_deliveries_piling_up_for_a_held_ticket_never_crowd_out_another(
         world.store.enqueue("zendesk", f"w-{n}", waiting)
     world.store.enqueue("zendesk", "o-1", other)
     assert [c.ticket_id for c in world.engine.claim()] == [other]
+
+
+def test_a_ticket_over_its_own_update_limit_waits_alone_and_nothing_sleeps(
+    world: World,
+) -> None:
+    """Zendesk's 30 updates of one ticket in 10 minutes: that ticket's link waits the ten
+    minutes out (no thread sleeps through them), and the other tickets go on syncing."""
+    busy, quiet = (
+        world.zendesk.open_ticket(f"T{n}", kind="incident", status="new") for n in range(2)
+    )
+    world.settle()
+    jira_busy = world.counterpart("jira", f"zendesk:{busy}").id
+    world.jira.edit(jira_busy, priority="Highest")
+    world.zendesk.inject("update", "rate_limited", 594.0, ticket_id=busy)
+    events = list(world.engine.drain_inbox()) + list(world.engine.poll("jira"))
+    failed = [e for e in events if isinstance(e, LinkFailed)]
+    assert [e.link for e in failed] == [f"zendesk:{busy}"]
+    assert failed[0].retry_at >= world.clock.now + dt.timedelta(seconds=590)
+    assert all(s < 60 for s in world.sleeps), "no thread slept through the ticket's ten minutes"
+    world.zendesk.edit(quiet, priority="urgent")
+    world.settle(max_passes=3)
+    assert world.counterpart("jira", f"zendesk:{quiet}").fields[Field.PRIORITY] == "Highest"

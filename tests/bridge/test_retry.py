@@ -79,3 +79,15 @@ def test_a_failing_link_backs_off_for_about_half_an_hour_before_its_dead_letter(
     assert all(later >= earlier / 2 for earlier, later in itertools.pairwise(delays))
     assert 15 * 60 < sum(delays) < 60 * 60
     assert retry.link_delay(1, RateLimited("jira", 90.0, "429")) == 90.0
+
+
+def test_a_retry_after_longer_than_a_call_may_wait_is_left_to_the_link() -> None:
+    """Zendesk's per-ticket limit asks for ten minutes: a thread must not sleep through it."""
+    sleeps: list[float] = []
+    retry = CallRetry(RetryPolicy(call_attempts=3, longest_call_wait=60), sleep=sleeps.append)
+    call, calls = flaky([RateLimited("zendesk", 594.0)])
+    with pytest.raises(RateLimited):
+        retry(call)
+    assert len(calls) == 1 and sleeps == []
+    call, calls = flaky([RateLimited("zendesk", 30.0)])
+    assert retry(call) == "ok" and sleeps == [pytest.approx(30.0)]

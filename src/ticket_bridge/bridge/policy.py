@@ -55,6 +55,8 @@ class RetryPolicy(Frozen):
     link_attempts: int = PydanticField(default=10, ge=1)
     backoff_base: float = PydanticField(default=0.5, ge=0)
     backoff_cap: float = PydanticField(default=60.0, ge=0)
+    longest_call_wait: float = PydanticField(default=60.0, ge=0)
+    """A retry-after longer than this is not slept out inside a call: the link waits instead."""
     link_backoff_base: float = PydanticField(default=5.0, ge=0)
     link_backoff_cap: float = PydanticField(default=600.0, ge=0)
 

@@ -1,6 +1,7 @@
 """Retries, defined once: jittered exponential backoff that honours a tracker's retry-after.
 
-``call`` retries one idempotent tracker call on ``Transient`` errors (``RateLimited`` included);
+``call`` retries one idempotent tracker call on ``Transient`` errors (``RateLimited`` included,
+unless it asks for longer than a call may wait);
 ``link_delay`` spaces out whole-link attempts the same way. Nothing else in the code retries.
 """
 
@@ -11,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from ticket_bridge.bridge.errors import RateLimited, Transient
 from ticket_bridge.bridge.policy import RetryPolicy
@@ -57,6 +58,13 @@ class CallRetry:
             for listener in tuple(self.listeners):  # a listener may be added while others call
                 listener(error)
 
+    def _worth_waiting(self, error: BaseException) -> bool:
+        """Transient, and not asking for longer than a call may hold its thread (Zendesk's
+        per-ticket limit asks for ten minutes): such a wait is the link's, not the call's."""
+        if isinstance(error, RateLimited):
+            return error.retry_after <= self.policy.longest_call_wait
+        return isinstance(error, Transient)
+
     def _wait(self, state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome is not None else None
         delay = backoff(
@@ -68,6 +76,8 @@ class CallRetry:
         try:
             return fn()  # the common case, without a Retrying's bookkeeping
         except Transient as exc:
+            if not self._worth_waiting(exc):
+                raise
             failed: Transient | None = exc
 
         def again() -> T:
@@ -79,7 +89,7 @@ class CallRetry:
             return fn()
 
         retrying = Retrying(
-            retry=retry_if_exception_type(Transient),
+            retry=retry_if_exception(self._worth_waiting),
             stop=stop_after_attempt(self.policy.call_attempts),
             wait=self._wait,
             sleep=self.sleep,

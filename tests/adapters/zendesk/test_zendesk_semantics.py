@@ -116,6 +116,9 @@ def test_too_many_updates_of_one_ticket_is_rate_limited_not_a_wait(
         zendesk.adapter.update(ticket_id, {Field.PRIORITY: "urgent"})
     assert 0 < caught.value.retry_after <= 600
     assert zendesk.sleeps == [], "zenpy or the client must not sleep on a 429"
+    other = zendesk.open_ticket("Quiet")
+    zendesk.adapter.update(other, {Field.PRIORITY: "low"})
+    assert zendesk.sleeps == [], "one ticket's limit left the account's budget alone"
 
 
 def test_the_change_feed_keeps_to_ten_requests_a_minute(zendesk: ZendeskHarness) -> None:

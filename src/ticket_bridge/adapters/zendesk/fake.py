@@ -42,6 +42,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from ticket_bridge.adapters.zendesk import fake_search
+from ticket_bridge.adapters.zendesk.client import TICKET_UPDATES
 from ticket_bridge.adapters.zendesk.webhooks import TRIGGER_BODY
 
 Clock = Callable[[], dt.datetime]
@@ -957,7 +958,13 @@ class FakeZendesk:
             window = self.ticket_windows.setdefault(
                 ticket_id, Window(self.updates_per_ticket, 600.0)
             )
-            window.take(self.clock(), f"ticket {ticket_id} updates")
+            try:
+                window.take(self.clock(), f"ticket {ticket_id} updates")
+            except Refused as refused:
+                refused.headers[TICKET_UPDATES] = (
+                    f"total={window.limit}; remaining=0; resets={refused.headers['Retry-After']}"
+                )
+                raise
             if values.get("safe_update") and values.get("updated_stamp") != ticket["updated_at"]:
                 raise Refused(409, CONFLICT_BODY)
             comment = self._apply(ticket, values, author_id=self.admin_id)
