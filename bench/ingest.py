@@ -8,6 +8,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import requests as requests_lib
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench import load
 from bench.common import Result, Site, Target, ms, percentile
@@ -40,9 +41,11 @@ def _seen(port: int) -> int:
     text = requests_lib.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
     return round(
         sum(
-            float(line.rsplit(" ", 1)[1])
-            for line in text.splitlines()
-            if line.startswith("ticket_bridge_deliveries_total") and 'outcome="seen"' in line
+            sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+            if sample.name == "ticket_bridge_deliveries_total"
+            and sample.labels.get("outcome") == "seen"
         )
     )
 

@@ -162,7 +162,7 @@ class AdapterContract:
         ticket_id = harness.open_ticket("Stamped")
         changes = harness.adapter.changes(None)
         if not changes.stamps:
-            return  # a feed without stamps (memory's exact sequence) never lets a poll skip
+            pytest.skip("a feed without stamps (memory's exact sequence) never lets a poll skip")
         before = harness.adapter.read(ticket_id).updated_at
         assert changes.stamps[ticket_id] == before
         harness.edit_title(ticket_id, "Stamped again")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -10,13 +11,19 @@ import pytest
 
 from tests.conftest import TickingClock
 from tests.world import World
+from ticket_bridge.bridge.calls import Calls
 from ticket_bridge.bridge.errors import Busy, Transient
 from ticket_bridge.bridge.model import Field
-from ticket_bridge.bridge.slots import Slots, Slotted
+from ticket_bridge.bridge.sightings import Sightings
+from ticket_bridge.bridge.slots import Slots
 from ticket_bridge.bridge.store import Store
 
 
-class Calls:
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Answers:
     """Stands in for an adapter: ``wait`` blocks until released, ``fail`` fails transiently."""
 
     def __init__(self) -> None:
@@ -55,8 +62,11 @@ def bound(slots: Slots, fn: Callable[[], object]) -> Callable[[], object]:
 
 def test_a_bound_thread_finding_every_slot_taken_is_told_at_once() -> None:
     slots = Slots(per_tracker=1, wait=0.05)
-    calls = Calls()
-    jira, zendesk = Slotted(calls, "jira", slots), Slotted(calls, "zendesk", slots)
+    calls = Answers()
+    jira, zendesk = (
+        Calls(calls, "jira", slots, Sightings(now)),
+        Calls(calls, "zendesk", slots, Sightings(now)),
+    )
     with in_thread(bound(slots, jira.wait)):
         assert calls.inside.wait(5)
         assert slots.full("jira")
@@ -74,7 +84,7 @@ def test_a_bound_thread_finding_every_slot_taken_is_told_at_once() -> None:
 
 def test_a_thread_retrying_a_tracker_keeps_its_slot_until_its_next_call() -> None:
     slots = Slots(per_tracker=1, wait=0.05)
-    jira = Slotted(Calls(), "jira", slots)
+    jira = Calls(Answers(), "jira", slots, Sightings(now))
     with slots.bound():
         with pytest.raises(Transient):
             jira.fail()
@@ -87,9 +97,9 @@ def test_a_thread_retrying_a_tracker_keeps_its_slot_until_its_next_call() -> Non
 
 
 def test_attributes_that_are_not_calls_are_the_adapters_own() -> None:
-    calls = Calls()
-    slotted = Slotted(calls, "jira", Slots(per_tracker=1))
-    assert slotted.inside is calls.inside
+    calls = Answers()
+    called = Calls(calls, "jira", Slots(per_tracker=1), Sightings(now))
+    assert called.inside is calls.inside
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from ticket_bridge.adapters.clickup.fake import FakeClickUp
 from ticket_bridge.adapters.jira.fake import FakeJira
 from ticket_bridge.adapters.serving import FakeTracker, Served
 from ticket_bridge.adapters.zendesk.fake import FakeZendesk
-from ticket_bridge.bridge.adapter import Adapter, BacklogQuery
+from ticket_bridge.bridge.adapter import Adapter, BacklogQuery, NativeTicket
 from ticket_bridge.bridge.agreement import link_disagreements
 from ticket_bridge.bridge.model import Field, Visibility
 from ticket_bridge.bridge.store import Store
@@ -125,6 +125,18 @@ class Site:
         print(f"{time.monotonic() - started:.1f}s: {label}")  # in the report of a failure
 
 
+def whole_backlog(adapter: Adapter) -> list[NativeTicket]:
+    """Every ticket the tracker holds, page by page."""
+    tickets: list[NativeTicket] = []
+    cursor: str | None = None
+    while True:
+        page = adapter.backlog(BacklogQuery(), cursor)
+        tickets.extend(page.tickets)
+        if page.cursor is None:
+            return tickets
+        cursor = page.cursor
+
+
 @pytest.fixture
 def stack() -> Iterator[ExitStack]:
     with ExitStack() as stack:
@@ -220,15 +232,9 @@ def test_a_backfill_killed_mid_way_finishes_on_the_next_run_doubling_nothing(
     for target in ("jira", "clickup"):
         adapter = site.checker[target]
         keys: dict[str, list[str]] = {}
-        cursor: str | None = None
-        while True:
-            page = adapter.backlog(BacklogQuery(), cursor)
-            for native in page.tickets:
-                if native.correlation_key:
-                    keys.setdefault(native.correlation_key, []).append(native.id)
-            if page.cursor is None:
-                break
-            cursor = page.cursor
+        for native in whole_backlog(adapter):
+            if native.correlation_key:
+                keys.setdefault(native.correlation_key, []).append(native.id)
         assert sorted(keys) == sorted(f"zendesk:{t}" for t in tickets), target
         for key, ids in keys.items():
             assert len(ids) == 1, f"{key} has {len(ids)} counterparts in {target}"

@@ -27,13 +27,13 @@ from typing import Any
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tests.daemon.test_end_to_end import Site, free_port
+from tests.daemon.test_end_to_end import Site, free_port, whole_backlog
 from ticket_bridge.adapters import scenario
 from ticket_bridge.adapters.clickup.fake import FakeClickUp
 from ticket_bridge.adapters.jira.fake import FakeJira
 from ticket_bridge.adapters.serving import FakeTracker, Served
 from ticket_bridge.adapters.zendesk.fake import FakeZendesk
-from ticket_bridge.bridge.adapter import Adapter, BacklogQuery
+from ticket_bridge.bridge.adapter import Adapter
 from ticket_bridge.bridge.agreement import link_disagreements
 from ticket_bridge.bridge.model import Visibility
 from ticket_bridge.bridge.store import Store
@@ -215,26 +215,10 @@ class FaultySite(Site):
 def tickets_by_key(adapter: Adapter) -> dict[str, list[str]]:
     """Correlation key -> ids of the tickets carrying it, over the tracker's whole backlog."""
     keys: dict[str, list[str]] = {}
-    cursor: str | None = None
-    while True:
-        page = adapter.backlog(BacklogQuery(), cursor)
-        for native in page.tickets:
-            if native.correlation_key:
-                keys.setdefault(native.correlation_key, []).append(native.id)
-        if page.cursor is None:
-            return keys
-        cursor = page.cursor
-
-
-def all_tickets(adapter: Adapter) -> list[str]:
-    ids: list[str] = []
-    cursor: str | None = None
-    while True:
-        page = adapter.backlog(BacklogQuery(), cursor)
-        ids.extend(native.id for native in page.tickets)
-        if page.cursor is None:
-            return ids
-        cursor = page.cursor
+    for native in whole_backlog(adapter):
+        if native.correlation_key:
+            keys.setdefault(native.correlation_key, []).append(native.id)
+    return keys
 
 
 def assert_sound(site: Site, *, links: int) -> None:
@@ -250,7 +234,7 @@ def assert_sound(site: Site, *, links: int) -> None:
     for tracker, adapter in site.checker.items():
         for key, ids in tickets_by_key(adapter).items():
             assert len(ids) == 1, f"{key} is carried by {len(ids)} tickets in {tracker}: {ids}"
-        ids = all_tickets(adapter)
+        ids = [native.id for native in whole_backlog(adapter)]
         assert len(ids) == len(set(ids)), f"{tracker} lists a ticket twice"
         assert set(ids) == linked[tracker], (
             f"{tracker}: tickets not linked {sorted(set(ids) - linked[tracker])}, "

@@ -40,8 +40,8 @@ def link_disagreements(
         )
         if creatable and target not in link.refs:
             problems.append(f"link {link.key}: no counterpart in {target} yet")
-    mapped = store.comment_map(link.id)
-    for comment in store.comments(link.id):
+    comments, mapped = store.comment_record(link.id)
+    for comment in comments:
         for tracker in link.refs:
             entry = mapped.get((comment.id, tracker))
             if entry is None:

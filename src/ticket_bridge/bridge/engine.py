@@ -22,6 +22,7 @@ from typing import cast
 
 from ticket_bridge.bridge import lifecycle
 from ticket_bridge.bridge.adapter import Adapter, Hint, Mirror, NativeTicket
+from ticket_bridge.bridge.calls import Calls
 from ticket_bridge.bridge.errors import (
     Busy,
     Conflict,
@@ -51,8 +52,8 @@ from ticket_bridge.bridge.model import Comment, Person, Ref, Visibility
 from ticket_bridge.bridge.policy import SyncPolicy
 from ticket_bridge.bridge.reconcile import CommentState, Reconciler, observed
 from ticket_bridge.bridge.retry import CallRetry, honouring_retry_after
-from ticket_bridge.bridge.sightings import Sighted, Sightings
-from ticket_bridge.bridge.slots import Slots, Slotted
+from ticket_bridge.bridge.sightings import Sightings
+from ticket_bridge.bridge.slots import Slots
 from ticket_bridge.bridge.store import AuditEntry, InboxItem, LinkRecord, Store
 
 CONFLICT_REMERGES = 3
@@ -135,7 +136,7 @@ class Engine:
         self.slots = Slots()  # unbounded until a daemon sets ``per_tracker``
         self.sightings = Sightings(clock)
         self._calls: dict[str, Adapter] = {
-            name: cast(Adapter, Slotted(Sighted(adapter, name, self.sightings), name, self.slots))
+            name: cast(Adapter, Calls(adapter, name, self.slots, self.sightings))
             for name, adapter in self.adapters.items()
         }
         self.policy = policy

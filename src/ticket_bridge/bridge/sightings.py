@@ -19,14 +19,11 @@ import datetime as dt
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
 
 from ticket_bridge.bridge.adapter import NativeTicket
 
 MARGIN = dt.timedelta(seconds=2)
 KEPT = 20_000
-SEEING = frozenset({"read", "create", "update"})
-"""The adapter calls whose answer is a ticket as it stands."""
 
 
 class Sightings:
@@ -53,28 +50,3 @@ class Sightings:
         if updated != stamp:
             return False
         return bool(stamp.microsecond) or at >= updated + MARGIN
-
-
-class Sighted:
-    """An adapter whose answers that are tickets are noted as sightings."""
-
-    def __init__(self, adapter: object, tracker: str, sightings: Sightings) -> None:
-        self._adapter = adapter
-        self._tracker = tracker
-        self._sightings = sightings
-
-    def __getattr__(self, name: str) -> Any:
-        value = getattr(self._adapter, name)
-        if name not in SEEING:
-            if not callable(value):
-                setattr(self, name, value)  # an adapter's properties are fixed: look them up once
-            return value
-        method: Callable[..., Any] = value
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            answer = method(*args, **kwargs)
-            if isinstance(answer, NativeTicket):
-                self._sightings.saw(self._tracker, answer)
-            return answer
-
-        return call

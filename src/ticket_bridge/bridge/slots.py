@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from ticket_bridge.bridge.errors import Busy, Transient
 
@@ -45,6 +44,10 @@ class Slots:
 
     def bound_here(self) -> bool:
         return bool(getattr(self._thread, "bound", False))
+
+    def limit_here(self) -> bool:
+        """Whether this thread's calls count against the slots now."""
+        return self.per_tracker is not None and self.bound_here()
 
     def full(self, tracker: str) -> bool:
         with self._freed:
@@ -86,29 +89,3 @@ class Slots:
         with self._freed:
             self._taken[tracker] -= 1
             self._freed.notify_all()
-
-
-class Slotted:
-    """An adapter whose calls take one of its tracker's slots; every other attribute is the
-    adapter's own (its methods are looked up at each call, so a patched one is honoured)."""
-
-    def __init__(self, adapter: object, tracker: str, slots: Slots) -> None:
-        self._adapter = adapter
-        self._tracker = tracker
-        self._slots = slots
-
-    def __getattr__(self, name: str) -> Any:
-        value = getattr(self._adapter, name)
-        if not callable(value):
-            setattr(self, name, value)  # an adapter's properties are fixed: look them up once
-            return value
-        method: Callable[..., Any] = value
-        slots = self._slots
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            if slots.per_tracker is None or not slots.bound_here():
-                return method(*args, **kwargs)
-            with slots.slot(self._tracker):
-                return method(*args, **kwargs)
-
-        return call
