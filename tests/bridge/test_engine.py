@@ -297,3 +297,27 @@ def test_a_ticket_over_its_own_update_limit_waits_alone_and_nothing_sleeps(
     world.zendesk.edit(quiet, priority="urgent")
     world.settle(max_passes=3)
     assert world.counterpart("jira", f"zendesk:{quiet}").fields[Field.PRIORITY] == "Highest"
+
+
+def test_a_throttled_link_waits_only_the_retry_after_and_is_never_dead_lettered(
+    world: World,
+) -> None:
+    """A long 429 storm: each try comes back when the tracker said it may, not after an
+    exponential backoff grown through the storm, and no number of 429s spends the link's
+    attempts (throttling is the tracker's state, not the link's fault)."""
+    ticket = world.zendesk.open_ticket("Broken", kind="incident", status="new")
+    world.settle()
+    attempts = world.policy.retry.link_attempts
+    for round_ in range(attempts + 2):
+        world.zendesk.edit(ticket, priority="urgent" if round_ % 2 else "high")
+        world.jira.inject("read", "rate_limited", 120.0)
+        events = list(world.engine.sync_ticket("zendesk", ticket))
+        assert not [e for e in events if e.event == "dead_lettered"]
+        [failed] = [e for e in events if isinstance(e, LinkFailed)]
+        wait = (failed.retry_at - world.clock.now).total_seconds()
+        assert 119 < wait <= 120 + world.policy.retry.link_backoff_base
+        world.clock.advance(wait)
+    list(world.engine.retry_due())
+    jira = world.counterpart("jira", f"zendesk:{ticket}")
+    assert jira.fields[Field.PRIORITY] == "Highest"
+    assert world.store.backing_off() == [], "the first clean try clears the throttle"

@@ -78,7 +78,10 @@ def test_a_failing_link_backs_off_for_about_half_an_hour_before_its_dead_letter(
     assert delays[0] >= 2.5, "never at once"
     assert all(later >= earlier / 2 for earlier, later in itertools.pairwise(delays))
     assert 15 * 60 < sum(delays) < 60 * 60
-    assert retry.link_delay(1, RateLimited("jira", 90.0, "429")) == 90.0
+    throttled = [retry.link_delay(n, RateLimited("jira", 90.0, "429")) for n in (1, 9, 30)]
+    assert all(90.0 <= d <= 90.0 + policy.link_backoff_base for d in throttled), (
+        "a throttled link waits the retry-after and a jitter, however often it was throttled"
+    )
 
 
 def test_a_retry_after_longer_than_a_call_may_wait_is_left_to_the_link() -> None:

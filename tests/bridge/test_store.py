@@ -157,6 +157,7 @@ def test_failures_park_and_dead_letters(store: Store, clock: TickingClock) -> No
     link_id = created(store)
     assert store.note_failure(link_id, clock()) == 1
     assert store.note_failure(link_id, clock()) == 2
+    assert store.note_failure(link_id, clock(), counted=False) == 2, "a throttle spends nothing"
     store.dead_letter(link_id, 2, "jira: 503")
     assert store.link_ids() == []
     [letter] = store.dead_letters()

@@ -243,15 +243,21 @@ class Engine:
         yield TrackerRecovered(tracker=tracker, hastened=self.store.hasten())
 
     def _failed(self, link_id: int, key: str, attempt: int, exc: TrackerError) -> Iterator[Event]:
+        """Back the link off, or dead-letter it once its attempts are spent. Throttling is the
+        tracker's state, not the link's fault: a rate-limited link goes again when the tracker
+        said it may, and those tries spend none of its attempts."""
         error = str(exc)
-        if isinstance(exc, Permanent) or attempt >= self.policy.retry.link_attempts:
+        throttled = isinstance(exc, RateLimited)
+        if isinstance(exc, Permanent) or (
+            not throttled and attempt >= self.policy.retry.link_attempts
+        ):
             self.store.note_failure(link_id, self.clock())
             self.store.dead_letter(link_id, attempt, error)
             yield DeadLettered(link=key, attempts=attempt, error=error)
             return
         retry_at = self.clock() + dt.timedelta(seconds=self.retry.link_delay(attempt, exc))
-        self.store.note_failure(link_id, retry_at)
-        yield LinkFailed(link=key, attempt=attempt, error=error, retry_at=retry_at)
+        failures = self.store.note_failure(link_id, retry_at, counted=not throttled)
+        yield LinkFailed(link=key, attempt=failures, error=error, retry_at=retry_at)
 
     def sync_ticket(self, tracker: str, ticket_id: str) -> Iterator[Event]:
         """A ticket changed: reconcile its link, or adopt it when unlinked.

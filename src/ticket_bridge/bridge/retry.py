@@ -100,7 +100,12 @@ class CallRetry:
 
     def link_delay(self, failures: int, error: BaseException) -> float:
         """When a failed link is tried again: half to all of its exponential step, so a link
-        never comes back at once, and never before the tracker said it may."""
+        never comes back at once, and never before the tracker said it may. A rate-limited
+        link waits the tracker's retry-after and a jitter of up to one base step, never more:
+        the throttle ends when the tracker says, however often it was hit."""
+        if isinstance(error, RateLimited):
+            jitter = (self.rng or random).uniform(0, self.policy.link_backoff_base)
+            return error.retry_after + jitter
         ceiling = min(
             self.policy.link_backoff_cap, self.policy.link_backoff_base * 2 ** max(0, failures - 1)
         )

@@ -637,13 +637,20 @@ class Store:
                 .values(failures=0, retry_at=None)
             )
 
-    def note_failure(self, link_id: int, retry_at: dt.datetime) -> int:
-        """Count one more failed attempt; returns how many in a row."""
+    def note_failure(self, link_id: int, retry_at: dt.datetime, *, counted: bool = True) -> int:
+        """Count one more failed attempt (or, not ``counted``, mark the link failing without
+        spending an attempt); returns how many in a row."""
+        failures = t.links.c.failures
         with self._tx("note failure") as conn:
             conn.execute(
                 sa.update(t.links)
                 .where(t.links.c.id == link_id)
-                .values(failures=t.links.c.failures + 1, retry_at=retry_at)
+                .values(
+                    failures=failures + 1
+                    if counted
+                    else sa.case((failures > 0, failures), else_=1),
+                    retry_at=retry_at,
+                )
             )
             return int(
                 conn.execute(
