@@ -145,6 +145,28 @@ def test_the_inbox_dedupes_deliveries_and_drains(store: Store) -> None:
     assert [i.ticket_id for i in store.pending()] == ["42"]
 
 
+def test_a_batch_of_deliveries_is_stored_once_each_in_one_go(store: Store) -> None:
+    """Many requests' deliveries in one transaction: those received before, and a delivery
+    sent twice within the batch, are stored once and answered as duplicates."""
+    assert store.enqueue("jira", "d-1", "ENG-1")
+    fresh = store.enqueue_many(
+        [
+            ("jira", "d-1", "ENG-1"),
+            ("jira", "d-2", "ENG-2"),
+            ("zendesk", "d-2", "42"),
+            ("jira", "d-2", "ENG-2"),
+        ]
+    )
+    assert fresh == {("jira", "d-2"), ("zendesk", "d-2")}
+    assert store.inbox_depth() == 3
+    assert [(i.tracker, i.ticket_id) for i in store.pending()] == [
+        ("jira", "ENG-1"),
+        ("jira", "ENG-2"),
+        ("zendesk", "42"),
+    ]
+    assert store.enqueue_many([]) == set()
+
+
 def test_cursors_are_kept_per_tracker(store: Store) -> None:
     assert store.cursor("jira") is None
     store.set_cursor("jira", "2026-11-02T09:00")

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from ticket_bridge.bridge.adapter import Adapter, Hint
 from ticket_bridge.bridge.errors import StoreError, WebhookRejected
 from ticket_bridge.bridge.store import Store
+from ticket_bridge.daemon.intake import Intake
 from ticket_bridge.daemon.metrics import Metrics
 
 MAX_BODY = 1024 * 1024
@@ -53,11 +54,14 @@ def receivers(
     ``seen`` tells a delivery about a version the bridge already holds (nothing to store)."""
     app = FastAPI(title="ticket-bridge", docs_url=None, redoc_url=None)
 
-    def enqueue(hints: list[Hint]) -> tuple[int, int, int]:
+    intakes: list[Intake] = []  # made in the server's event loop, on the first delivery
+
+    async def enqueue(hints: list[Hint]) -> tuple[int, int, int]:
         news = [h for h in hints if not seen(h)]
-        known = len(hints) - len(news)
-        fresh = sum(1 for h in news if store.enqueue(h.tracker, h.delivery_id, h.ticket_id))
-        return fresh, len(news) - fresh, known
+        if not intakes:
+            intakes.append(Intake(store))
+        fresh = await intakes[0].store_hints(news)
+        return fresh, len(news) - fresh, len(hints) - len(news)
 
     async def deliver(tracker: str, request: Request) -> JSONResponse:
         adapter = adapters.get(tracker)
@@ -79,7 +83,7 @@ def receivers(
             metrics.deliveries.labels(tracker, "refused:400").inc()
             return JSONResponse({"error": "body nests too deeply to be a delivery"}, 400)
         try:
-            fresh, duplicates, known = await run_in_threadpool(enqueue, hints)
+            fresh, duplicates, known = await enqueue(hints)
         except StoreError:
             metrics.deliveries.labels(tracker, "refused:503").inc()
             return JSONResponse(

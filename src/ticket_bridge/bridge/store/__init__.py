@@ -22,6 +22,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from pydantic import AwareDatetime, ConfigDict
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 
@@ -1044,19 +1045,37 @@ class Store:
 
     def enqueue(self, tracker: str, delivery_id: str, ticket_id: str) -> bool:
         """Store a delivery durably; False when this delivery was already received."""
-        try:
-            with self._tx("enqueue delivery") as conn:
-                conn.execute(
-                    sa.insert(t.inbox).values(
-                        tracker=tracker,
-                        delivery_id=delivery_id,
-                        ticket_id=ticket_id,
-                        received_at=self.clock(),
-                    )
-                )
-        except IntegrityError:
-            return False
-        return True
+        return bool(self.enqueue_many([(tracker, delivery_id, ticket_id)]))
+
+    def enqueue_many(self, deliveries: Sequence[tuple[str, str, str]]) -> set[tuple[str, str]]:
+        """Store (tracker, delivery id, ticket id) deliveries in one transaction; returns the
+        (tracker, delivery id) of those not received before. One commit for many requests is
+        what lets a flood through SQLite's single write lock."""
+        rows: dict[tuple[str, str], dict[str, Any]] = {}
+        now = self.clock()
+        for tracker, delivery_id, ticket_id in deliveries:
+            rows.setdefault(
+                (tracker, delivery_id),
+                {
+                    "tracker": tracker,
+                    "delivery_id": delivery_id,
+                    "ticket_id": ticket_id,
+                    "received_at": now,
+                },
+            )
+        if not rows:
+            return set()
+        insert = (
+            postgresql.insert(t.inbox)
+            if self.engine.dialect.name == "postgresql"
+            else sqlite.insert(t.inbox)
+        )
+        statement = insert.on_conflict_do_nothing(
+            index_elements=["tracker", "delivery_id"]
+        ).returning(t.inbox.c.tracker, t.inbox.c.delivery_id)
+        with self._tx("enqueue deliveries") as conn:
+            stored = conn.execute(statement, list(rows.values())).all()
+        return {(row.tracker, row.delivery_id) for row in stored}
 
     def pending(self, limit: int = 1000, skip: Collection[tuple[str, str]] = ()) -> list[InboxItem]:
         """The oldest unsettled deliveries, leaving out those about the tickets in ``skip``
