@@ -167,6 +167,27 @@ def test_a_batch_of_deliveries_is_stored_once_each_in_one_go(store: Store) -> No
     assert store.enqueue_many([]) == set()
 
 
+def test_a_claim_reads_the_longest_waiting_tickets_each_with_all_its_deliveries(
+    store: Store,
+) -> None:
+    """A flood's thousands of rows name few tickets: a claim groups them per ticket, oldest
+    first, and leaves out tickets that must wait, saying whether those have deliveries."""
+    for n, (tracker, ticket) in enumerate(
+        [("jira", "A"), ("zendesk", "1"), ("jira", "A"), ("jira", "B"), ("zendesk", "1")]
+    ):
+        store.enqueue(tracker, f"d-{n}", ticket)
+    groups, behind = store.claimable(2)
+    assert [[(i.tracker, i.ticket_id, i.delivery_id) for i in g] for g in groups] == [
+        [("jira", "A", "d-0"), ("jira", "A", "d-2")],
+        [("zendesk", "1", "d-1"), ("zendesk", "1", "d-4")],
+    ]
+    assert not behind
+    groups, behind = store.claimable(5, skip=[("jira", "A")], watch=[("jira", "A")])
+    assert [g[0].ticket_id for g in groups] == ["1", "B"] and behind
+    store.done([i.id for i in store.pending() if i.ticket_id == "A"])
+    assert store.claimable(5, skip=[("jira", "A")], watch=[("jira", "A")])[1] is False
+
+
 def test_cursors_are_kept_per_tracker(store: Store) -> None:
     assert store.cursor("jira") is None
     store.set_cursor("jira", "2026-11-02T09:00")

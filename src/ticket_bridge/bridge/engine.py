@@ -66,7 +66,7 @@ REMINDER = (
 SWEEP_PAGE = 500
 """Links a sweep reads from the store at once."""
 PENDING_WINDOW = 1000
-"""How many unclaimed inbox rows one claim looks at."""
+"""How many tickets one claim takes when not told."""
 HINT_HOLD = 5.0
 """Seconds a daemon leaves a hint alone after its ticket could not be read (the tracker is down)."""
 
@@ -147,11 +147,10 @@ class Engine:
         self.reconciler = Reconciler(store, self._calls, policy, self.retry, clock)
         self.links = KeyedLocks()
         self._inbox = threading.Lock()
-        self._claimed: set[int] = set()  # inbox rows in some thread's hands (or deferred)
-        self._in_hand: dict[tuple[str, str], list[int]] = {}  # ticket -> rows deferred behind it
+        self._in_hand: set[tuple[str, str]] = set()  # tickets in some thread's hands
         self._held: dict[tuple[str, str], float] = {}  # ticket -> monotonic time it may go again
         self._blocked: dict[tuple[str, str], Busy] = {}  # ticket -> what it found taken
-        self._waiting = False  # the last claim left deliveries behind a ticket or tracker in hand
+        self._waiting = False  # the last claim left deliveries behind a ticket in hand or waiting
 
     # -- one link --------------------------------------------------------------------------
 
@@ -333,8 +332,8 @@ class Engine:
     def claim(self, tickets: int | None = None) -> list[Claim]:
         """Take the pending deliveries of up to ``tickets`` tickets, oldest first, one claim each.
 
-        A ticket already in some thread's hands is not handed out again: its new deliveries are
-        deferred until that thread releases it, then coalesce into the next claim. A ticket given
+        A ticket already in some thread's hands is not handed out again: its new deliveries wait
+        until that thread releases it, then coalesce into the next claim. A ticket given
         back ``Busy`` waits until the tracker it needed has a free slot. Claims are in-process:
         one daemon per store.
         """
@@ -342,26 +341,14 @@ class Engine:
             now = time.monotonic()
             self._held = {k: at for k, at in self._held.items() if at > now}
             self._blocked = {k: b for k, b in self._blocked.items() if self._still(b)}
-            groups: dict[tuple[str, str], list[InboxItem]] = {}
-            waiting = self._held.keys() | self._blocked.keys()
-            for item in self.store.pending(PENDING_WINDOW + len(self._claimed), skip=waiting):
-                if item.id in self._claimed:
-                    continue
-                ticket = (item.tracker, item.ticket_id)
-                deferred = self._in_hand.get(ticket)
-                if deferred is not None:
-                    deferred.append(item.id)
-                    self._claimed.add(item.id)
-                else:
-                    groups.setdefault(ticket, []).append(item)
-            claims: list[Claim] = []
-            self._waiting = any(self._in_hand.values()) or bool(self._blocked)
-            for (tracker, ticket_id), items in groups.items():
-                if tickets is not None and len(claims) >= tickets:
-                    break
-                self._in_hand[(tracker, ticket_id)] = []
-                self._claimed.update(item.id for item in items)
-                claims.append(Claim(tracker, ticket_id, tuple(items)))
+            freed_by_release = self._in_hand | self._blocked.keys()
+            groups, self._waiting = self.store.claimable(
+                tickets or PENDING_WINDOW,
+                skip=freed_by_release | self._held.keys(),
+                watch=freed_by_release,
+            )
+            claims = [Claim(items[0].tracker, items[0].ticket_id, tuple(items)) for items in groups]
+            self._in_hand.update(claim.ticket for claim in claims)
             return claims
 
     def seen(self, hint: Hint) -> bool:
@@ -388,9 +375,7 @@ class Engine:
         ``blocked_on``, not before what it found taken is free.
         """
         with self._inbox:
-            deferred = self._in_hand.pop(claim.ticket, [])
-            self._claimed.difference_update(item.id for item in claim.items)
-            self._claimed.difference_update(deferred)
+            self._in_hand.discard(claim.ticket)
             if hold > 0:
                 self._held[claim.ticket] = time.monotonic() + hold
             if blocked_on is not None:
@@ -399,7 +384,7 @@ class Engine:
     def waiting(self) -> bool:
         """Whether deliveries wait for a ticket or a tracker in hand: a release may free them."""
         with self._inbox:
-            return self._waiting or any(self._in_hand.values())
+            return self._waiting
 
     def in_hand(self) -> int:
         """How many tickets' deliveries some thread holds now."""

@@ -1094,6 +1094,57 @@ class Store:
             rows = conn.execute(query.order_by(t.inbox.c.id).limit(limit)).all()
         return [InboxItem.model_validate(r._mapping) for r in rows]
 
+    def claimable(
+        self,
+        tickets: int,
+        skip: Collection[tuple[str, str]] = (),
+        watch: Collection[tuple[str, str]] = (),
+    ) -> tuple[list[list[InboxItem]], bool]:
+        """The unsettled deliveries of the ``tickets`` tickets waiting longest, a list per ticket,
+        leaving out the tickets in ``skip``; and whether the tickets in ``watch`` have
+        deliveries waiting.
+
+        Grouped in SQL: under a flood thousands of rows name a few tickets, and a claim should
+        cost one row per ticket, not one per delivery."""
+        inbox = t.inbox
+        unsettled = inbox.c.done_at.is_(None)
+
+        def naming(which: Collection[tuple[str, str]]) -> sa.ColumnElement[bool]:
+            return sa.or_(
+                *(
+                    sa.and_(inbox.c.tracker == tr, inbox.c.ticket_id == ticket)
+                    for tr, ticket in which
+                )
+            )
+
+        oldest = (
+            sa.select(inbox.c.tracker, inbox.c.ticket_id, sa.func.min(inbox.c.id).label("first"))
+            .where(unsettled, *([~naming(skip)] if skip else []))
+            .group_by(inbox.c.tracker, inbox.c.ticket_id)
+            .order_by("first")
+            .limit(tickets)
+        )
+        with self._read("read inbox") as conn:
+            chosen = [(row.tracker, row.ticket_id) for row in conn.execute(oldest)]
+            behind = bool(watch) and (
+                conn.execute(sa.select(inbox.c.id).where(unsettled, naming(watch)).limit(1)).first()
+                is not None
+            )
+            if not chosen:
+                return [], behind
+            rows = conn.execute(
+                sa.select(inbox)
+                .where(
+                    unsettled,
+                    naming(chosen),
+                )
+                .order_by(inbox.c.id)
+            ).all()
+        groups: dict[tuple[str, str], list[InboxItem]] = {ticket: [] for ticket in chosen}
+        for row in rows:
+            groups[(row.tracker, row.ticket_id)].append(InboxItem.model_validate(row._mapping))
+        return [items for items in groups.values() if items], behind
+
     def done(self, item_ids: Sequence[int]) -> None:
         if not item_ids:
             return
