@@ -31,7 +31,7 @@ from ticket_bridge.bridge.model import Field, Json, Kind
 from ticket_bridge.bridge.policy import RetryPolicy, Route, SyncPolicy
 from ticket_bridge.bridge.retry import CallRetry
 from ticket_bridge.bridge.store import Store
-from ticket_bridge.daemon.runner import Daemon
+from ticket_bridge.daemon.runner import Bell, Daemon
 
 T = TypeVar("T")
 
@@ -498,3 +498,31 @@ def test_propagation_keeps_up_with_50_changes_a_second_across_three_trackers(rig
     p95 = latencies[int(len(latencies) * 0.95) - 1]
     print(f"\npropagation at 50 changes/s: p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms")
     assert p50 < 0.5
+
+
+def test_a_ring_wakes_one_idle_worker_and_a_ring_while_it_looked_is_not_slept_through() -> None:
+    bell = Bell()
+    rung = bell.rung
+    bell.ring()  # a delivery stored while the worker looked at the inbox
+    started = time.monotonic()
+    bell.wait(rung, timeout=5)
+    assert time.monotonic() - started < 1, "the worker looks again at once"
+
+    woken: list[str] = []
+    since = bell.rung
+
+    def idle(name: str) -> None:
+        bell.wait(since, timeout=3)
+        woken.append(name)
+
+    threads = [threading.Thread(target=idle, args=(f"w{n}",)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.2)  # all three wait
+    bell.ring()
+    time.sleep(0.5)
+    assert len(woken) == 1, "one delivery, one worker"
+    bell.ring(workers=3)  # stop wakes them all
+    for thread in threads:
+        thread.join(5)
+    assert len(woken) == 3

@@ -37,6 +37,34 @@ IDLE_CHECK = 1.0
 """Seconds an idle worker waits for a wake-up before looking at the inbox anyway."""
 
 
+class Bell:
+    """Wakes one idle worker per ring, never all: every delivery ringing every worker had four
+    threads query the inbox for the one ticket only one of them could take.
+
+    A worker notes ``rung`` before it looks at the inbox and waits only if no ring came since,
+    so a delivery stored while it looked is never slept through.
+    """
+
+    def __init__(self) -> None:
+        self._rings = 0
+        self._cond = threading.Condition()
+
+    @property
+    def rung(self) -> int:
+        with self._cond:
+            return self._rings
+
+    def ring(self, workers: int = 1) -> None:
+        with self._cond:
+            self._rings += 1
+            self._cond.notify(workers)
+
+    def wait(self, since: int, timeout: float) -> None:
+        with self._cond:
+            if self._rings == since:
+                self._cond.wait(timeout)
+
+
 class Daemon:
     def __init__(
         self,
@@ -60,7 +88,7 @@ class Daemon:
         self.on_event = on_event
         self.clock = clock
         self.hint_hold = HINT_HOLD
-        self.wake = threading.Event()  # the inbox may hold work: idle workers look
+        self.bell = Bell()  # the inbox may hold work: an idle worker looks
         self.retry_wake = threading.Event()  # a link failed: the housekeeper looks again
         self.stopping = threading.Event()
         self.poll_errors: dict[str, str] = {}
@@ -77,7 +105,7 @@ class Daemon:
 
     def accepted(self) -> None:
         """A delivery was stored: work now rather than at the next poll."""
-        self.wake.set()
+        self.bell.ring()
 
     def problems(self) -> list[str]:
         with self._lock:
@@ -121,9 +149,9 @@ class Daemon:
     def _work(self) -> None:
         """Take one ticket's deliveries at a time until stopped; wait for a wake-up when idle."""
         while not self.stopping.is_set():
-            self.wake.clear()  # before claiming: a delivery stored after this wakes us again
+            rung = self.bell.rung  # before claiming: a delivery stored after this wakes us again
             if self._round(self._take_one) is False:
-                self.wake.wait(IDLE_CHECK)
+                self.bell.wait(rung, IDLE_CHECK)
 
     def _take_one(self) -> bool:
         """Settle one ticket's deliveries; False when there was none to take."""
@@ -131,7 +159,7 @@ class Daemon:
         for claim in claims:
             self._emit(self.engine.settle(claim, hold=self.hint_hold))
             if self.engine.waiting():
-                self.wake.set()  # deliveries deferred behind it, or waiting for a freed slot
+                self.bell.ring()  # deliveries behind the ticket it held, or behind a freed slot
         return bool(claims)
 
     def _poll(self, tracker: str) -> None:
@@ -196,7 +224,7 @@ class Daemon:
     def stop(self, timeout: float = 30.0) -> None:
         """Let the links in hand finish, within ``timeout`` seconds in all; the inbox keeps the rest."""
         self.stopping.set()
-        self.wake.set()
+        self.bell.ring(self.workers)
         self.retry_wake.set()
         deadline = time.monotonic() + timeout
         for thread in self.threads:
