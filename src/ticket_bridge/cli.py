@@ -118,10 +118,13 @@ def log(level: str, message: str, **fields: Any) -> None:
 
 
 def log_event(event: Event) -> None:
-    if LogFormat.json:
-        err.out(event.model_dump_json(), highlight=False)
+    """One line an event; straight to the stream when it is not a terminal (a daemon's log),
+    where rich's rendering only costs the workers' time."""
+    line = event.model_dump_json() if LogFormat.json else describe(event)
+    if err.is_terminal:
+        err.out(line, highlight=False)
     else:
-        err.print(describe(event), markup=False, highlight=False)
+        err.file.write(line + "\n")
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

@@ -1108,18 +1108,11 @@ class Store:
         cost one row per ticket, not one per delivery."""
         inbox = t.inbox
         unsettled = inbox.c.done_at.is_(None)
-
-        def naming(which: Collection[tuple[str, str]]) -> sa.ColumnElement[bool]:
-            return sa.or_(
-                *(
-                    sa.and_(inbox.c.tracker == tr, inbox.c.ticket_id == ticket)
-                    for tr, ticket in which
-                )
-            )
-
+        ticket = sa.tuple_(inbox.c.tracker, inbox.c.ticket_id)
+        # IN lists are expanded at execution: each statement is compiled once, whatever the lists.
         oldest = (
             sa.select(inbox.c.tracker, inbox.c.ticket_id, sa.func.min(inbox.c.id).label("first"))
-            .where(unsettled, *([~naming(skip)] if skip else []))
+            .where(unsettled, ticket.not_in(list(skip)))
             .group_by(inbox.c.tracker, inbox.c.ticket_id)
             .order_by("first")
             .limit(tickets)
@@ -1127,18 +1120,15 @@ class Store:
         with self._read("read inbox") as conn:
             chosen = [(row.tracker, row.ticket_id) for row in conn.execute(oldest)]
             behind = bool(watch) and (
-                conn.execute(sa.select(inbox.c.id).where(unsettled, naming(watch)).limit(1)).first()
+                conn.execute(
+                    sa.select(inbox.c.id).where(unsettled, ticket.in_(list(watch))).limit(1)
+                ).first()
                 is not None
             )
             if not chosen:
                 return [], behind
             rows = conn.execute(
-                sa.select(inbox)
-                .where(
-                    unsettled,
-                    naming(chosen),
-                )
-                .order_by(inbox.c.id)
+                sa.select(inbox).where(unsettled, ticket.in_(chosen)).order_by(inbox.c.id)
             ).all()
         groups: dict[tuple[str, str], list[InboxItem]] = {ticket: [] for ticket in chosen}
         for row in rows:
