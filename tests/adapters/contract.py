@@ -35,7 +35,8 @@ class Harness(Protocol):
         """A person retitles a ticket."""
 
     def delivery(self, ticket_id: str) -> tuple[dict[str, str], bytes]:
-        """A webhook delivery about the ticket, signed as the tracker signs it."""
+        """A webhook delivery about the ticket's latest change, signed as the tracker signs it
+        and naming whoever made that change as the tracker names them."""
 
     def throttle(self) -> None:
         """The tracker's rate limit is spent: its next answer is a 429 with its own headers."""
@@ -226,6 +227,24 @@ class AdapterContract:
         hints = harness.adapter.parse_webhook(headers, body)
         assert [h.ticket_id for h in hints] == [ticket_id]
         assert all(h.delivery_id for h in hints)
+
+    def test_a_delivery_of_the_bridges_own_write_is_an_echo_and_a_persons_is_not(
+        self, harness: Harness
+    ) -> None:
+        """An echo is answered without a read; a person's change taken for one would wait for
+        the next poll, so only the account the bridge acts as makes echoes."""
+        if harness.adapter.identify() is None:
+            pytest.skip("deliveries that name no actor are never echoes")
+        ticket_id = harness.open_ticket("Printer on fire")
+        harness.edit_title(ticket_id, "Printer still on fire")
+        hints = harness.adapter.parse_webhook(*harness.delivery(ticket_id))
+        assert hints and not any(h.echo for h in hints)
+        t = harness.adapter.translation
+        harness.adapter.update(
+            ticket_id, {Field.PRIORITY: t.to_native(Field.PRIORITY, Priority.P1, None)}
+        )
+        hints = harness.adapter.parse_webhook(*harness.delivery(ticket_id))
+        assert hints and all(h.echo for h in hints)
 
     def test_a_tampered_delivery_is_refused(self, harness: Harness) -> None:
         headers, body = harness.delivery(harness.open_ticket("Webhook"))

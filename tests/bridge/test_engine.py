@@ -13,6 +13,7 @@ from ticket_bridge.adapters.memory.fake import SimulatedCrash
 from ticket_bridge.bridge import engine as engine_module
 from ticket_bridge.bridge.adapter import Changes
 from ticket_bridge.bridge.agreement import link_disagreements
+from ticket_bridge.bridge.errors import Transient
 from ticket_bridge.bridge.events import (
     WRITES,
     CursorCommitted,
@@ -321,3 +322,25 @@ def test_a_throttled_link_waits_only_the_retry_after_and_is_never_dead_lettered(
     jira = world.counterpart("jira", f"zendesk:{ticket}")
     assert jira.fields[Field.PRIORITY] == "Highest"
     assert world.store.backing_off() == [], "the first clean try clears the throttle"
+
+
+def test_the_bridges_own_account_is_asked_at_each_poll_until_the_tracker_answers(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Known, the account turns echoes into deliveries that need no read; a tracker down at
+    start is asked again at its next poll, and its poll goes on as it would have."""
+    asked: list[str] = []
+    answers: list[str | Exception] = [Transient("jira", "503 Service Unavailable"), "me-1"]
+
+    def identify() -> str | None:
+        answer = answers[len(asked)]
+        asked.append("jira")
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    monkeypatch.setattr(world.engine.adapters["jira"], "identify", identify)
+    for _ in range(3):
+        events = list(world.engine.poll("jira"))
+        assert not any(isinstance(e, PollFailed) for e in events)
+    assert asked == ["jira", "jira"], "asked again after the failure, never after the answer"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 
 import pytest
 import requests
@@ -13,6 +13,7 @@ from tests.conftest import TickingClock
 from tests.world import World
 from ticket_bridge.adapters.memory import webhooks
 from ticket_bridge.adapters.serving import Served
+from ticket_bridge.bridge.adapter import Hint
 from ticket_bridge.bridge.events import PollFailed
 from ticket_bridge.bridge.model import Field
 from ticket_bridge.bridge.store import Store
@@ -202,3 +203,32 @@ def test_a_delivery_about_a_version_already_seen_is_answered_but_not_stored(
     assert answer.json() == {"accepted": 1, "duplicates": 0, "seen": 0}
     assert [i.ticket_id for i in world.store.pending()] == ["8"]
     assert 'ticket_bridge_deliveries_total{outcome="seen",tracker="zendesk"} 1.0' in text
+
+
+def test_an_echo_of_the_bridges_own_write_is_answered_but_not_stored(
+    world: World, metrics: Metrics, daemon: Daemon, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Memory deliveries name no actor: here they say the bridge's own account made ticket 7's
+    change, as the trackers' deliveries do (each adapter's contract test checks it can)."""
+    zendesk = world.adapters["zendesk"]
+    parse = zendesk.parse_webhook
+
+    def echoing(headers: Mapping[str, str], body: bytes) -> Sequence[Hint]:
+        return [h.model_copy(update={"echo": h.ticket_id == "7"}) for h in parse(headers, body)]
+
+    monkeypatch.setattr(zendesk, "parse_webhook", echoing)
+    app = receivers(world.store, world.adapters, metrics, ready=daemon.problems)
+    with Served(app) as running:
+        answers = []
+        for delivery, ticket in (("d-1", "7"), ("d-2", "8")):
+            headers, body = signed(world, delivery, ticket)
+            answers.append(
+                requests.post(
+                    f"{running.url}/webhooks/zendesk", data=body, headers=headers, timeout=5
+                ).json()
+            )
+    assert answers == [
+        {"accepted": 0, "duplicates": 0, "seen": 1},
+        {"accepted": 1, "duplicates": 0, "seen": 0},
+    ]
+    assert [i.ticket_id for i in world.store.pending()] == ["8"]

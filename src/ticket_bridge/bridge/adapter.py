@@ -119,13 +119,15 @@ class Hint(Frozen):
 
     ``stamp`` is the ticket's updated stamp as the delivery carries it, where it does: a
     delivery about a version the bridge has already seen (the echo of its own write) needs no
-    read at all.
+    read at all. ``echo`` says every change the delivery reports was made by the account the
+    bridge acts as (``Adapter.identify``): the base already holds it, so it needs no read either.
     """
 
     tracker: str
     ticket_id: str
     delivery_id: str
     stamp: AwareDatetime | None = None
+    echo: bool = False
 
 
 class Adapter(Protocol):
@@ -201,5 +203,14 @@ class Adapter(Protocol):
         rather than the edit arriving as a second comment.
         """
 
+    def identify(self) -> str | None:
+        """The id of the account the bridge acts as, asked of the tracker once and kept.
+
+        Until it is known (the tracker was down), ``parse_webhook`` marks no delivery an echo
+        and each is read as before. None when the tracker's deliveries name no actor.
+        """
+
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> Sequence[Hint]:
-        """Verify a delivery and say what it names; raise ``WebhookRejected`` for a bad one."""
+        """Verify a delivery and say what it names; raise ``WebhookRejected`` for a bad one.
+
+        Never calls the tracker: it runs while the tracker waits for an answer."""

@@ -148,6 +148,7 @@ class Engine:
         self.links = KeyedLocks()
         self._inbox = threading.Lock()
         self._in_hand: set[tuple[str, str]] = set()  # tickets in some thread's hands
+        self._identified: set[str] = set()  # trackers whose own account the adapter knows
         self._held: dict[tuple[str, str], float] = {}  # ticket -> monotonic time it may go again
         self._blocked: dict[tuple[str, str], Busy] = {}  # ticket -> what it found taken
         self._waiting = False  # the last claim left deliveries behind a ticket in hand or waiting
@@ -302,6 +303,7 @@ class Engine:
         ``stop`` is checked between tickets; a stopped pass is not clean, so the next one repeats it.
         """
         adapter = self.adapters[tracker]
+        self._identify(tracker)
         stored = self.store.cursor(tracker)
         try:
             changes = self.retry(lambda: adapter.changes(stored[0] if stored else None))
@@ -326,6 +328,17 @@ class Engine:
         if clean and (stored is None or stored[0] != changes.cursor):
             self.store.set_cursor(tracker, changes.cursor)
             yield CursorCommitted(tracker=tracker, cursor=changes.cursor)
+
+    def _identify(self, tracker: str) -> None:
+        """Learn the bridge's own account on the tracker, so its echoes need no read; a tracker
+        that cannot answer now is asked again at its next poll (the poll says it is down)."""
+        if tracker in self._identified:
+            return
+        try:
+            self.adapters[tracker].identify()
+        except TrackerError:
+            return
+        self._identified.add(tracker)
 
     # -- the inbox -------------------------------------------------------------------------
 

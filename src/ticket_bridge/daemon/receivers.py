@@ -51,13 +51,14 @@ def receivers(
     seen: Callable[[Hint], bool] = lambda _: False,
 ) -> FastAPI:
     """The app; ``ready`` lists what keeps the daemon from being ready, ``accepted`` wakes workers,
-    ``seen`` tells a delivery about a version the bridge already holds (nothing to store)."""
+    ``seen`` tells a delivery about a version the bridge already holds. Such a delivery, and an
+    echo (only the bridge's own writes), is answered "seen" and not stored: nothing to read."""
     app = FastAPI(title="ticket-bridge", docs_url=None, redoc_url=None)
 
     intakes: list[Intake] = []  # made in the server's event loop, on the first delivery
 
     async def enqueue(hints: list[Hint]) -> tuple[int, int, int]:
-        news = [h for h in hints if not seen(h)]
+        news = [h for h in hints if not (h.echo or seen(h))]
         if not intakes:
             intakes.append(Intake(store))
         fresh = await intakes[0].store_hints(news)

@@ -20,6 +20,7 @@ from tests.data.specs.trim import resolve, trim
 
 TARGET = Path(__file__).parents[2] / "data" / "specs" / "clickup.json"
 OPERATIONS = [
+    "GET /v2/user",
     "GET /v2/team",
     "GET /v2/list/{list_id}",
     "GET /v2/task/{task_id}",

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
+import requests
+from requests import PreparedRequest, Response
+from requests.adapters import HTTPAdapter
 
-from tests.adapters.clickup.conftest import Bridge, MakeAdapter
+from tests.adapters.clickup.conftest import Bridge, MakeAdapter, config_for
 from tests.adapters.contract import AdapterContract, a_comment
 from ticket_bridge.adapters.clickup.adapter import ClickUpAdapter
 from ticket_bridge.adapters.clickup.fake import FakeClickUp
+from ticket_bridge.adapters.serving import Served
 from ticket_bridge.bridge.adapter import Draft, Mirror
-from ticket_bridge.bridge.errors import Conflict, ParkLink
+from ticket_bridge.bridge.errors import Conflict, ParkLink, Transient
+from ticket_bridge.bridge.mapping import load_mapping
 from ticket_bridge.bridge.model import Due, Field, Priority, Status, Visibility
 
 
@@ -210,3 +216,71 @@ def test_a_retried_create_finds_the_first_task(fake: FakeClickUp, adapter: Click
     assert adapter.create(draft).id == first.id
     assert fake.task_json(first.id)["custom_fields"][0]["value"] == "zendesk:42"
     assert adapter.find("zendesk:43") is None
+
+
+def test_identify_asks_clickup_once(fake: FakeClickUp, adapter: ClickUpAdapter) -> None:
+    before = fake.requests
+    assert adapter.identify() == str(fake.bot)
+    assert adapter.identify() == str(fake.bot)
+    assert fake.requests == before + 1
+
+
+class Down(HTTPAdapter):
+    """ClickUp unreachable for the first ``times`` requests."""
+
+    def __init__(self, times: int) -> None:
+        super().__init__(max_retries=0)
+        self.times = times
+
+    def send(self, request: PreparedRequest, *args: Any, **kwargs: Any) -> Response:
+        if self.times:
+            self.times -= 1
+            raise requests.ConnectionError("connection refused")
+        return super().send(request, *args, **kwargs)
+
+
+def test_identify_is_asked_again_after_a_failure(fake: FakeClickUp, served: Served) -> None:
+    config = config_for(fake, served)
+    session = requests.Session()
+    session.mount(served.url, Down(times=1))
+    adapter = ClickUpAdapter("clickup", config, load_mapping(config.mapping), session=session)
+    with pytest.raises(Transient):
+        adapter.identify()
+    assert adapter.identify() == str(fake.bot)
+
+
+def test_before_identify_even_the_bridges_own_write_is_read(
+    fake: FakeClickUp, adapter: ClickUpAdapter
+) -> None:
+    task = fake.open_task("x")
+    adapter.update(task, {Field.TITLE: "ours"})
+    [hint] = adapter.parse_webhook(*fake.delivery(task))
+    assert not hint.echo
+    adapter.identify()
+    [hint] = adapter.parse_webhook(*fake.delivery(task))
+    assert hint.echo
+
+
+def test_a_persons_write_through_the_api_is_no_echo(
+    fake: FakeClickUp, make_adapter: MakeAdapter
+) -> None:
+    """Echoes are known by the token's user, not by the writes going through the API."""
+    ours = make_adapter()
+    ours.identify()
+    theirs = make_adapter(token=fake.personal_token(fake.person))
+    task = fake.open_task("x")
+    theirs.update(task, {Field.TITLE: "theirs"})
+    [hint] = ours.parse_webhook(*fake.delivery(task))
+    assert not hint.echo
+
+
+def test_what_clickup_posts_after_the_bridges_write_is_an_echo(
+    fake: FakeClickUp, adapter: ClickUpAdapter, bridge: Bridge
+) -> None:
+    adapter.identify()
+    task = fake.open_task("x")
+    fake.subscribe(bridge.url)
+    adapter.update(task, {Field.PRIORITY: "urgent"})
+    assert bridge.arrived.wait(10)
+    [hint] = adapter.parse_webhook(*bridge.got[0])
+    assert hint.ticket_id == task and hint.echo

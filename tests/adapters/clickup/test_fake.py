@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import requests
 
 from tests.adapters.clickup.conftest import config_for
@@ -103,3 +105,29 @@ def test_lists_show_their_custom_fields(
     fields = {f.id: f for f in c.list_fields(fake.list_id).fields}
     assert fields[fake.correlation_field_id].type == "short_text"
     assert fields[number].name == "Seats" and fields[number].type == "number"
+
+
+def test_the_authorized_user_is_the_tokens_member(
+    fake: FakeClickUp, served: Served, spec_check: SpecCheck
+) -> None:
+    assert client(fake, served, spec_check).authorized_user().user.id == fake.bot
+    session = requests.Session()
+    spec_check.attach(session)
+    config = config_for(fake, served, token=fake.personal_token(fake.person))
+    person = ClickUpClient("clickup", config, session=session)
+    assert person.authorized_user().user.id == fake.person
+
+
+def test_people_act_as_a_human_member_and_the_api_as_the_tokens(
+    fake: FakeClickUp, served: Served, spec_check: SpecCheck
+) -> None:
+    c = client(fake, served, spec_check)
+    task = fake.open_task("x")
+    assert fake.task_json(task)["creator"]["id"] == fake.person != fake.bot
+    c.update_task(task, {"priority": 2})
+    [item] = json.loads(fake.delivery(task)[1])["history_items"]
+    assert item["user"]["id"] == fake.bot and item["field"] == "priority"
+    fake.comment(task, "by hand")
+    body = json.loads(fake.delivery(task)[1])
+    assert body["event"] == "taskCommentPosted"
+    assert body["history_items"][0]["user"]["id"] == fake.person

@@ -98,3 +98,40 @@ def test_the_fake_sends_signed_thin_deliveries(
     [hint] = webhooks.parse("clickup", SECRET, headers, body)
     assert hint.ticket_id == task
     assert set(json.loads(body)) == {"event", "webhook_id", "task_id", "history_items"}
+
+
+def by(*users: object) -> list[dict[str, object]]:
+    return [{"id": f"h{i}", "field": "status", "user": user} for i, user in enumerate(users)]
+
+
+def test_a_delivery_of_only_the_bridges_changes_is_an_echo() -> None:
+    """ClickUp names users by number; the identity is a string, so either spelling matches."""
+    headers, body = webhooks.deliver(
+        SECRET, "w", "taskUpdated", "86abc", by({"id": 183}, {"id": "183", "username": "bot"})
+    )
+    [hint] = webhooks.parse("clickup", SECRET, headers, body, identity="183")
+    assert hint.echo
+
+
+@pytest.mark.parametrize(
+    "items",
+    [
+        by({"id": 183}, {"id": 7}),
+        by({"id": 7}),
+        by({"id": 183}, None),
+        by({"id": 183}, {}),
+        [{"id": "h1"}],
+        [],
+    ],
+    ids=["one-by-a-person", "a-person", "null-user", "user-without-id", "no-user", "no-items"],
+)
+def test_a_delivery_naming_anyone_else_or_nobody_is_read(items: list[dict[str, object]]) -> None:
+    headers, body = webhooks.deliver(SECRET, "w", "taskUpdated", "86abc", items)
+    [hint] = webhooks.parse("clickup", SECRET, headers, body, identity="183")
+    assert not hint.echo
+
+
+def test_without_an_identity_no_delivery_is_an_echo() -> None:
+    headers, body = webhooks.deliver(SECRET, "w", "taskUpdated", "86abc", by({"id": 183}))
+    [hint] = webhooks.parse("clickup", SECRET, headers, body)
+    assert not hint.echo

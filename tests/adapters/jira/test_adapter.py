@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import queue
 from pathlib import Path
 
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from tests.adapters.contract import AdapterContract, a_comment
 from tests.adapters.jira.conftest import MakeAdapter
@@ -406,3 +411,72 @@ def test_a_delivery_carries_the_stamp_the_bridge_read_after_its_write(
     fake.edit(issue, summary="theirs")
     [edit] = adapter.parse_webhook(*fake.delivery(issue))
     assert edit.stamp is not None and edit.stamp > after.updated_at
+
+
+def test_identify_asks_jira_once_and_shares_the_answer_with_the_time_zone(
+    adapter: JiraAdapter, fake: FakeJira
+) -> None:
+    assert adapter.identify() == adapter.identify() == fake.me.account_id
+    adapter.changes(None)
+    assert fake.requests.count("GET /rest/api/3/myself") == 1
+
+
+def test_identify_while_jira_is_down_raises_and_asks_again_later(
+    adapter: JiraAdapter, fake: FakeJira, spec_check: SpecCheck
+) -> None:
+    fake.fail_next("GET /rest/api/3/myself", 502)
+    with pytest.raises(Transient, match="502"):
+        adapter.identify()
+    undocumented_only(spec_check, 502)
+    assert adapter.identify() == fake.me.account_id
+    assert fake.requests.count("GET /rest/api/3/myself") == 2
+
+
+def test_a_delivery_before_identify_is_never_an_echo(adapter: JiraAdapter, fake: FakeJira) -> None:
+    """parse_webhook never asks Jira who the bridge is: until identify() has, it reads everything."""
+    issue = fake.open_issue("echo")
+    adapter.update(issue, {Field.TITLE: "ours"})
+    delivery = fake.delivery(issue)
+    asked = len(fake.requests)
+    [hint] = adapter.parse_webhook(*delivery)
+    assert not hint.echo and len(fake.requests) == asked
+    adapter.identify()
+    [hint] = adapter.parse_webhook(*delivery)
+    assert hint.echo
+
+
+class Inbox:
+    """A receiver the fake posts its webhooks to, holding what arrived in order."""
+
+    def __init__(self) -> None:
+        self.arrived: queue.Queue[tuple[dict[str, str], bytes]] = queue.Queue()
+
+    async def hook(self, request: Request) -> Response:
+        self.arrived.put((dict(request.headers), await request.body()))
+        return Response(status_code=202)
+
+    def next(self) -> tuple[dict[str, str], bytes]:
+        return self.arrived.get(timeout=10)
+
+
+def test_the_webhooks_jira_sends_of_the_bridges_comments_are_echoes(
+    make_adapter: MakeAdapter, fake: FakeJira
+) -> None:
+    """Comment events name no ``user``: the comment's last editor is who acted."""
+    inbox = Inbox()
+    fake.add_account("557058:kim", "Kim Engineer", "kim@eng.example.com")
+    with Served(Starlette(routes=[Route("/hook", inbox.hook, methods=["POST"])])) as receiver:
+        fake.subscribe(receiver.url + "/hook", events=("comment_created", "comment_updated"))
+        adapter = make_adapter()
+        adapter.identify()
+        issue = fake.open_issue("talk")
+        fake.comment(issue, "Seen in prod too.", author="557058:kim")
+        mirror = Mirror(
+            comment=a_comment("zendesk:c9", Visibility.PUBLIC), visibility=Visibility.PUBLIC
+        )
+        posted = adapter.add_comment(issue, mirror)
+        adapter.update_comment(issue, posted.id, mirror)
+        fake.edit_comment(issue, posted.id, "A person rewrote the bridge's mirror.")
+        echoes = [h.echo for _ in range(4) for h in adapter.parse_webhook(*inbox.next())]
+        fake.stop()
+    assert echoes == [False, True, True, False]

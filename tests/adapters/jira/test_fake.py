@@ -194,7 +194,9 @@ def test_webhooks_are_posted_signed_to_subscribers(fake: FakeJira) -> None:
     headers, body = received[0]
     [hint] = webhooks.parse("jira", SecretStr(fake.webhook_secret), headers, body)
     assert hint.ticket_id == issue and hint.delivery_id == headers["x-atlassian-webhook-identifier"]
-    assert json.loads(body)["webhookEvent"] == "jira:issue_created"
+    sent = json.loads(body)
+    assert sent["webhookEvent"] == "jira:issue_created"
+    assert sent["user"]["accountId"] == fake.person.account_id
 
 
 def test_describe_tells_an_admin_what_to_configure(fake: FakeJira) -> None:
@@ -224,3 +226,44 @@ def test_the_sandbox_seed_reads_through_the_adapter(
         Visibility.INTERNAL,
     ]
     assert adapter.read(question).fields[Field.DUE] == "2026-12-01"
+
+
+def test_a_delivery_names_whoever_made_the_latest_change(
+    fake: FakeJira, http: tuple[requests.Session, str]
+) -> None:
+    """People's helpers act as ``person`` unless told who; the API as the account it signs in as."""
+    session, api = http
+    fake.add_account("557058:kim", "Kim Engineer", "kim@eng.example.com")
+
+    def actor(issue: str) -> str:
+        return str(json.loads(fake.delivery(issue)[1])["user"]["accountId"])
+
+    issue = fake.open_issue("who")
+    assert actor(issue) == fake.person.account_id != fake.me.account_id
+    assert session.put(f"{api}/issue/{issue}", json={"fields": {"summary": "api"}}).ok
+    assert actor(issue) == fake.me.account_id
+    fake.move(issue, "In Progress", by="557058:kim")
+    assert actor(issue) == "557058:kim"
+    fake.edit(issue, summary="person")
+    assert actor(issue) == fake.person.account_id
+    assert fake.issues[issue].changelog[-1]["author"] == fake.person.account_id
+    assert actor(fake.open_issue("reported", reporter="557058:kim")) == "557058:kim"
+
+
+def test_a_comment_keeps_its_author_and_names_its_last_editor(
+    fake: FakeJira, http: tuple[requests.Session, str]
+) -> None:
+    session, api = http
+    issue = fake.open_issue("comments")
+    posted = session.post(
+        f"{api}/issue/{issue}/comment",
+        json={"body": {"type": "doc", "version": 1, "content": []}},
+    ).json()
+    assert (
+        posted["author"]["accountId"] == posted["updateAuthor"]["accountId"] == fake.me.account_id
+    )
+    fake.edit_comment(issue, posted["id"], "a person's words")
+    [listed] = session.get(f"{api}/issue/{issue}/comment").json()["comments"]
+    assert listed["author"]["accountId"] == fake.me.account_id
+    assert listed["updateAuthor"]["accountId"] == fake.person.account_id
+    assert json.loads(fake.delivery(issue)[1])["user"]["accountId"] == fake.person.account_id

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -151,3 +152,86 @@ def test_a_delivery_carries_the_issues_updated_stamp() -> None:
     assert hint.stamp == dt.datetime(
         2019, 2, 15, 19, 14, 22, 2000, tzinfo=dt.timezone(-dt.timedelta(hours=8))
     )
+
+
+ADMIN = "5c5f880629be9642ba529340"
+"""The account that made the changes of most fixtures (``user`` or the comment's ``updateAuthor``)."""
+OTHER = "5cedcb4355a88a0fc86388ba"
+
+
+@pytest.mark.parametrize(
+    ("name", "actor"),
+    [
+        ("webhook-cloud-comment-created.json", ADMIN),
+        ("webhook-cloud-comment-updated.json", ADMIN),
+        ("webhook-cloud-issue-created-many-fields.json", OTHER),
+        ("webhook-cloud-issue-updated-custom-field.json", OTHER),
+        ("webhook-issue-updated-assigned.json", ADMIN),
+        ("webhook-issue-updated-resolved.json", ADMIN),
+        ("webhook-issue-updated-started-working.json", ADMIN),
+    ],
+)
+def test_a_delivery_of_a_change_the_bridges_account_made_is_an_echo(name: str, actor: str) -> None:
+    headers, body = signed(name)
+    [mine] = webhooks.parse("jira", SECRET, headers, body, identity=actor)
+    [theirs] = webhooks.parse("jira", SECRET, headers, body, identity="557058:someone-else")
+    [unknown] = webhooks.parse("jira", SECRET, headers, body)
+    assert (mine.echo, theirs.echo, unknown.echo) == (True, False, False)
+    assert mine.model_dump(exclude={"echo"}) == unknown.model_dump(exclude={"echo"})
+
+
+def test_a_deleted_comment_is_never_an_echo() -> None:
+    """Jira names the deleted comment's last editor, not who deleted it."""
+    [hint] = webhooks.parse(
+        "jira", SECRET, *signed("webhook-cloud-comment-deleted.json"), identity=OTHER
+    )
+    assert not hint.echo
+
+
+def altered(name: str, change: dict[str, Any]) -> tuple[dict[str, str], bytes]:
+    """A fixture with some of its top-level or comment keys replaced, signed again."""
+    payload = json.loads((FIXTURES / name).read_bytes())
+    for key, value in change.items():
+        where, _, field = key.rpartition(".")
+        target = payload[where] if where else payload
+        if value is None:
+            target.pop(field, None)
+        else:
+            target[field] = value
+    body = json.dumps(payload).encode()
+    return {
+        "X-Atlassian-Webhook-Identifier": "d1",
+        "X-Hub-Signature": webhooks.sign(SECRET, body),
+    }, body
+
+
+def test_a_comments_author_is_its_actor_when_no_editor_is_named() -> None:
+    headers, body = altered("webhook-cloud-comment-created.json", {"comment.updateAuthor": None})
+    [hint] = webhooks.parse("jira", SECRET, headers, body, identity=ADMIN)
+    assert hint.echo
+    edited = {"comment.updateAuthor": {"accountId": OTHER, "displayName": "Someone"}}
+    [hint] = webhooks.parse(
+        "jira", SECRET, *altered("webhook-cloud-comment-updated.json", edited), identity=ADMIN
+    )
+    assert not hint.echo, "the editor made the change, not the author"
+
+
+@pytest.mark.parametrize(
+    ("name", "change"),
+    [
+        ("webhook-issue-updated-assigned.json", {"user": None}),
+        ("webhook-issue-updated-assigned.json", {"user": "admin"}),
+        ("webhook-issue-updated-assigned.json", {"user": {"displayName": "Test User"}}),
+        ("webhook-issue-updated-assigned.json", {"user": {"accountId": 42}}),
+        (
+            "webhook-cloud-comment-created.json",
+            {"comment.updateAuthor": None, "comment.author": None},
+        ),
+        ("webhook-cloud-comment-created.json", {"comment.updateAuthor": [], "comment.author": 7}),
+    ],
+)
+def test_a_delivery_naming_no_usable_actor_is_read_not_refused(
+    name: str, change: dict[str, Any]
+) -> None:
+    [hint] = webhooks.parse("jira", SECRET, *altered(name, change), identity=ADMIN)
+    assert not hint.echo and hint.ticket_id == "10040"

@@ -30,6 +30,7 @@ OPERATIONS = [
     "POST /api/v2/tickets",
     "GET /api/v2/tickets/{ticket_id}/comments",
     "GET /api/v2/incremental/tickets/cursor",
+    "GET /api/v2/users/me",
     "GET /api/v2/users/search",
     "GET /api/v2/users/{user_id}",
     "GET /api/v2/custom_statuses",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import queue
 
+import pytest
 import requests
 from pydantic import SecretStr
 from starlette.applications import Starlette
@@ -16,6 +17,8 @@ from tests.adapters.zendesk.conftest import ZendeskHarness
 from ticket_bridge.adapters.serving import Served
 from ticket_bridge.adapters.zendesk import webhooks
 from ticket_bridge.adapters.zendesk.fake import CLOSED_BODY
+from ticket_bridge.bridge.adapter import Draft
+from ticket_bridge.bridge.model import Field
 
 
 def test_a_closed_ticket_refuses_updates_with_zendesks_422(zendesk: ZendeskHarness) -> None:
@@ -85,7 +88,11 @@ def test_trigger_deliveries_carry_the_triggers_body_and_stop_with_it(
         third = zendesk.fake.open_ticket("Delivered again")
         later = received.get(timeout=10)
         zendesk.fake.stop()
-    assert json.loads(body) == {"ticket_bridge": "ticket-changed", "ticket_id": str(first)}
+    assert json.loads(body) == {
+        "ticket_bridge": "ticket-changed",
+        "ticket_id": str(first),
+        "actor_id": str(zendesk.fake.tickets[first]["requester_id"]),
+    }
     assert json.loads(later)["ticket_id"] == str(third)
 
 
@@ -154,3 +161,74 @@ def test_a_query_the_fake_cannot_read_is_a_400(zendesk: ZendeskHarness) -> None:
         refused = get(zendesk, "/api/v2/search", query=query)
         assert refused.status_code == 400, query
         assert refused.json()["description"].startswith("Invalid search: ")
+
+
+def actor_of(zendesk: ZendeskHarness, ticket_id: int, style: str = "event") -> str | None:
+    _, body = zendesk.fake.delivery(ticket_id, style=style)
+    parsed = json.loads(body)
+    found = parsed["actor_id"] if style == "trigger" else parsed["detail"]["actor_id"]
+    assert found is None or isinstance(found, str)
+    return found
+
+
+@pytest.mark.parametrize("style", ["event", "trigger"])
+def test_a_delivery_names_who_made_the_tickets_latest_change(
+    zendesk: ZendeskHarness, style: str
+) -> None:
+    """People act as themselves, never as the API user; the bridge's writes are the API user's."""
+    fake = zendesk.fake
+    ticket_id = fake.open_ticket("Printer on fire", requester="dana@example.com")
+    dana = str(fake.tickets[ticket_id]["requester_id"])
+    assert actor_of(zendesk, ticket_id, style) == dana
+    fake.edit(ticket_id, priority="high")
+    assert actor_of(zendesk, ticket_id, style) == str(fake.agent_id) != str(fake.admin_id)
+    fake.comment(ticket_id, "Any news?", public=True, author="dana@example.com")
+    assert actor_of(zendesk, ticket_id, style) == dana
+    fake.comment(ticket_id, "Looking into it", public=False)
+    assert actor_of(zendesk, ticket_id, style) == str(fake.agent_id)
+    zendesk.adapter.update(str(ticket_id), {Field.PRIORITY: "low"})
+    assert actor_of(zendesk, ticket_id, style) == str(fake.admin_id)
+    fake.edit(ticket_id, priority="low")
+    assert actor_of(zendesk, ticket_id, style) == str(fake.admin_id), "a no-op is no change"
+    fake.edit(ticket_id, status="solved", author="sam@support.example.com")
+    assert actor_of(zendesk, ticket_id, style) == str(fake._user_named("sam@support.example.com"))
+    fake.close(ticket_id)
+    assert actor_of(zendesk, ticket_id, style) == "-1"
+
+
+def test_a_ticket_the_bridge_creates_is_the_api_users_change(zendesk: ZendeskHarness) -> None:
+    created = zendesk.adapter.create(
+        Draft(fields={Field.TITLE: "From Jira"}, requester="dana@example.com", correlation_key="k")
+    )
+    assert actor_of(zendesk, int(created.id)) == str(zendesk.fake.admin_id)
+
+
+def test_deliveries_the_fake_sends_name_the_actor_and_the_bridges_own_are_echoes(
+    zendesk: ZendeskHarness,
+) -> None:
+    received: queue.Queue[tuple[dict[str, str], bytes]] = queue.Queue()
+
+    async def receive(request: Request) -> Response:
+        received.put((dict(request.headers), await request.body()))
+        return Response(status_code=200)
+
+    ticket_id = zendesk.open_ticket("Hooked")
+    assert zendesk.adapter.identify() == str(zendesk.fake.admin_id)
+    with Served(Starlette(routes=[Route("/hook", receive, methods=["POST"])])) as receiver:
+        zendesk.fake.subscribe(f"{receiver.url}/hook")
+        zendesk.adapter.update(ticket_id, {Field.PRIORITY: "high"})
+        ours = received.get(timeout=10)
+        zendesk.fake.edit(int(ticket_id), priority="low")
+        theirs = received.get(timeout=10)
+        zendesk.fake.stop()
+    [echo] = zendesk.adapter.parse_webhook(*ours)
+    [change] = zendesk.adapter.parse_webhook(*theirs)
+    assert echo.ticket_id == change.ticket_id == ticket_id
+    assert echo.echo and not change.echo
+
+
+def test_users_me_is_the_api_user_as_the_spec_describes(zendesk: ZendeskHarness) -> None:
+    response = get(zendesk, "/api/v2/users/me")
+    assert response.status_code == 200, response.text
+    assert response.json()["user"]["id"] == zendesk.fake.admin_id
+    assert response.json()["user"]["email"] == zendesk.fake.admin_email

@@ -8,10 +8,12 @@ import json
 import pytest
 from pydantic import SecretStr
 
+from tests.adapters.zendesk.conftest import ZendeskHarness
 from tests.conftest import TickingClock
 from ticket_bridge.adapters.zendesk import webhooks
 from ticket_bridge.adapters.zendesk.fake import FakeZendesk
-from ticket_bridge.bridge.errors import WebhookRejected
+from ticket_bridge.bridge.errors import RateLimited, WebhookRejected
+from ticket_bridge.bridge.model import Field
 from ticket_bridge.bridge.store import Store
 
 SECRET = SecretStr("fake-webhook-secret")
@@ -132,3 +134,106 @@ def test_a_ticket_id_is_ascii_digits_only(value: object) -> None:
 
     with pytest.raises(Rejected, match="is not a ticket id"):
         zendesk_webhooks._id("zendesk", value, "ticket_id")
+
+
+def signed(body: bytes, clock: TickingClock, invocation: str = "3") -> dict[str, str]:
+    stamp = clock().strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "X-Zendesk-Webhook-Signature": webhooks.sign(SECRET, stamp, body),
+        "X-Zendesk-Webhook-Signature-Timestamp": stamp,
+        "X-Zendesk-Webhook-Invocation-Id": invocation,
+    }
+
+
+def echoes(body: bytes, clock: TickingClock, identity: str | None) -> list[bool]:
+    hints = webhooks.parse(
+        "zendesk", SECRET, signed(body, clock), body, clock=clock, identity=identity
+    )
+    return [h.echo for h in hints]
+
+
+def event(detail: dict[str, object]) -> bytes:
+    return json.dumps(
+        {"type": "zen:event-type:ticket.priority_changed", "detail": {"id": "35436", **detail}}
+    ).encode()
+
+
+def trigger(**extra: object) -> bytes:
+    return json.dumps({"ticket_bridge": "ticket-changed", "ticket_id": "35436", **extra}).encode()
+
+
+@pytest.mark.parametrize(
+    ("body", "identity", "echo"),
+    [
+        (event({"actor_id": "9001"}), "9001", True),
+        (event({"actor_id": 9001}), "9001", True),
+        (event({"actor_id": "9002"}), "9001", False),
+        (event({"actor_id": "-1"}), "9001", False),
+        (event({"actor_id": None}), "9001", False),
+        (event({}), "9001", False),
+        (event({"actor_id": "9001"}), None, False),
+        (trigger(actor_id="9001"), "9001", True),
+        (trigger(actor_id="9002"), "9001", False),
+        (trigger(actor_id=""), "9001", False),
+        (trigger(actor_id=["9001"]), "9001", False),
+        (trigger(), "9001", False),
+        (trigger(actor_id="9001"), None, False),
+    ],
+)
+def test_only_a_delivery_whose_actor_is_the_bridge_is_an_echo(
+    clock: TickingClock, body: bytes, identity: str | None, echo: bool
+) -> None:
+    """A missing or odd actor is never a rejection: the delivery is read as before."""
+    assert echoes(body, clock, identity) == [echo]
+
+
+def test_the_trigger_body_admins_paste_names_the_current_user(clock: TickingClock) -> None:
+    body = (
+        webhooks.TRIGGER_BODY.replace("{{ticket.id}}", "35436")
+        .replace("{{current_user.id}}", "9001")
+        .encode()
+    )
+    assert echoes(body, clock, "9001") == [True]
+    assert echoes(body, clock, "9002") == [False]
+
+
+@pytest.mark.parametrize("style", ["event", "trigger"])
+def test_a_delivery_of_the_bridges_write_is_an_echo_and_a_persons_is_not(
+    zendesk: ZendeskHarness, style: str
+) -> None:
+    ticket_id = zendesk.open_ticket("Printer on fire")
+    adapter = zendesk.adapter
+    assert adapter.identify() == str(zendesk.fake.admin_id)
+    [opened] = adapter.parse_webhook(*zendesk.fake.delivery(int(ticket_id), style=style))
+    adapter.update(ticket_id, {Field.PRIORITY: "urgent"})
+    [ours] = adapter.parse_webhook(*zendesk.fake.delivery(int(ticket_id), style=style))
+    zendesk.fake.edit(int(ticket_id), priority="low")
+    [edited] = adapter.parse_webhook(*zendesk.fake.delivery(int(ticket_id), style=style))
+    assert (opened.echo, ours.echo, edited.echo) == (False, True, False)
+
+
+def test_before_identify_no_delivery_is_an_echo(zendesk: ZendeskHarness) -> None:
+    """The bridge's own user is unknown while Zendesk is down: every delivery is read."""
+    ticket_id = zendesk.open_ticket("Printer on fire")
+    adapter = zendesk.adapter
+    adapter.update(ticket_id, {Field.PRIORITY: "urgent"})
+    delivery = zendesk.fake.delivery(int(ticket_id))
+    [hint] = adapter.parse_webhook(*delivery)
+    assert not hint.echo
+    assert "GET /api/v2/users/me" not in zendesk.fake.requests, "parse_webhook never asks"
+    zendesk.throttle()
+    with pytest.raises(RateLimited):
+        adapter.identify()
+    [hint] = adapter.parse_webhook(*delivery)
+    assert not hint.echo
+    zendesk.clock.advance(61)
+    adapter.identify()
+    [hint] = adapter.parse_webhook(*delivery)
+    assert hint.echo
+
+
+def test_identify_asks_zendesk_once(zendesk: ZendeskHarness) -> None:
+    first = zendesk.adapter.identify()
+    zendesk.throttle()
+    assert zendesk.adapter.identify() == first == str(zendesk.fake.admin_id)
+    assert zendesk.fake.requests.count("GET /api/v2/users/me") == 1

@@ -111,6 +111,7 @@ class ClickUpAdapter:
         self._lock = threading.Lock()
         self._list_read = False
         self._members: tuple[User, ...] | None = None
+        self._identity: str | None = None
 
     @property
     def name(self) -> str:
@@ -145,6 +146,17 @@ class ClickUpAdapter:
         self._translation.learn_list(info.statuses)
         with self._lock:
             self._list_read = True
+
+    def identify(self) -> str | None:
+        """The token's own user id, asked once: a token never changes whom it acts as."""
+        with self._lock:
+            known = self._identity
+        if known is not None:
+            return known
+        found = str(self.client.authorized_user().user.id)
+        with self._lock:
+            self._identity = found
+        return found
 
     def members(self, *, fresh: bool = False) -> tuple[User, ...]:
         with self._lock:
@@ -746,4 +758,8 @@ class ClickUpAdapter:
         )
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> Sequence[Hint]:
-        return webhooks.parse(self.name, self.config.webhook_secret, headers, body)
+        with self._lock:
+            identity = self._identity
+        return webhooks.parse(
+            self.name, self.config.webhook_secret, headers, body, identity=identity
+        )

@@ -23,6 +23,7 @@ from ticket_bridge.adapters import environment
 from ticket_bridge.adapters.clickup.config import AuthScheme, ClickUpConfig
 from ticket_bridge.adapters.clickup.payloads import (
     ApiError,
+    AuthorizedUser,
     Comments,
     CreatedComment,
     CreatedWebhook,
@@ -162,6 +163,9 @@ class ClickUpClient:
 
     def ref(self, task_id: str) -> str:
         return f"{self.tracker}:{task_id}"
+
+    def authorized_user(self) -> AuthorizedUser:
+        return self._read(AuthorizedUser, self.call("GET", "/v2/user"), "GET /v2/user", None)
 
     def teams(self) -> Teams:
         return self._read(Teams, self.call("GET", "/v2/team"), "GET /v2/team", None)

@@ -16,7 +16,10 @@ moves the task's ``date_updated`` (this fake says it does), the ECODE values, th
 sharing a stamp, and whether a success resets ``fail_count`` (this fake says it does).
 
 People (tests, ``ticket-bridge sandbox``) act through ``open_task``/``edit_task``/``comment``/
-``set_due_date``; the adapter goes through HTTP.
+``set_due_date``, as ``person`` unless ``by`` names another member; the adapter goes through HTTP,
+as the member its token belongs to (``bot``, or whom ``personal_token`` was issued for). Every
+change is attributed to whoever made it, in the ``user`` of its webhook history item, as ClickUp
+does.
 """
 
 from __future__ import annotations
@@ -185,6 +188,15 @@ class FakeComment:
 
 
 @dataclass
+class FakeChange:
+    """A task's latest change, as its webhook event reports it."""
+
+    event: str
+    field: str
+    by: int
+
+
+@dataclass
 class FakeTask:
     id: str
     name: str
@@ -193,6 +205,7 @@ class FakeTask:
     creator: int
     date_created: int
     date_updated: int
+    last_change: FakeChange
     description: str = ""
     priority: int | None = None
     due_date: int | None = None
@@ -283,6 +296,8 @@ class FakeClickUp:
         self._outbox: queue.Queue[tuple[FakeWebhook, dict[str, str], bytes] | None] = queue.Queue()
         self._sender: threading.Thread | None = None
         self.bot = self.add_member("ticket-bridge", "bridge@example.com", "UTC")
+        self.person = self.add_member("Robin Support", "robin@acme.example.com", "UTC")
+        self._tokens: dict[str, int] = {}
         self.space_id = self.add_space("Support")
         self.list_id = self.add_list("Customer support", SEED000_STATUSES)
         self.correlation_field_id = self.add_custom_field(self.list_id, "ticket-bridge key")
@@ -296,6 +311,15 @@ class FakeClickUp:
             member_id = 100_000 + len(self._members) + 1
             self._members[member_id] = FakeMember(member_id, username, email, timezone)
             return member_id
+
+    def personal_token(self, member_id: int) -> str:
+        """A personal token of another member: the API acts as them with it."""
+        with self._lock:
+            if member_id not in self._members:
+                raise KeyError(member_id)
+            token = f"pk_{member_id}_{secrets.token_hex(16).upper()}"
+            self._tokens[token] = member_id
+            return token
 
     def add_space(self, name: str) -> str:
         with self._lock:
@@ -340,7 +364,7 @@ class FakeClickUp:
         ``secret`` (default: the ``webhook_secret`` that ``describe`` tells); returns its id."""
         with self._lock:
             return self._register(
-                {"endpoint": url, "events": ["*"]}, secret or self.webhook_secret
+                {"endpoint": url, "events": ["*"]}, secret or self.webhook_secret, self.bot
             ).id
 
     def webhook_ids(self) -> list[str]:
@@ -399,7 +423,7 @@ class FakeClickUp:
                     "markdown_content": description,
                     "tags": list(tags),
                 },
-                by or self.bot,
+                by or self.person,
             )
             return task.id
 
@@ -418,7 +442,7 @@ class FakeClickUp:
             body = {
                 ("markdown_content" if k == "description" else k): v for k, v in changes.items()
             }
-            self._update(self._task(task_id), body, by or self.bot)
+            self._update(self._task(task_id), body, by or self.person)
 
     def set_due_date(self, task_id: str, day: dt.date, by: int) -> None:
         """A member picks a date without a time: ClickUp stores 04:00 in that member's zone."""
@@ -429,7 +453,7 @@ class FakeClickUp:
 
     def comment(self, task_id: str, text: str, by: int | None = None) -> str:
         with self._lock:
-            return str(self._comment(self._task(task_id), text, by or self.bot)["id"])
+            return str(self._comment(self._task(task_id), text, by or self.person)["id"])
 
     def task_json(self, task_id: str) -> dict[str, Any]:
         with self._lock:
@@ -439,19 +463,21 @@ class FakeClickUp:
         with self._lock:
             return [c.text for c in self._task(task_id).comments]
 
-    def delivery(self, task_id: str, event: str = "taskUpdated") -> tuple[dict[str, str], bytes]:
-        """A delivery about ``task_id`` signed with the default secret, as ClickUp would send it."""
+    def delivery(self, task_id: str, event: str | None = None) -> tuple[dict[str, str], bytes]:
+        """A delivery about the task's latest change, naming whoever made it, signed with the
+        default secret as ClickUp would send it; ``event`` overrides the change's own."""
         with self._lock:
             task = self._task(task_id)
+            change = task.last_change
             hook = next(
                 (h for h in self._webhooks.values() if h.secret == self.webhook_secret), None
             )
             return webhooks.deliver(
                 self.webhook_secret,
                 "fake-webhook" if hook is None else hook.id,
-                event,
+                event or change.event,
                 task.id,
-                [self._history(task, "name", self.bot)],
+                [self._history(task, change.field, change.by)],
             )
 
     def describe(self, base_url: str) -> Mapping[str, str]:
@@ -549,6 +575,7 @@ class FakeClickUp:
             creator=by,
             date_created=now,
             date_updated=now,
+            last_change=FakeChange("taskCreated", "task_creation", by),
         )
         self._apply(task, lst, {k: v for k, v in body.items() if k != "name"})
         for tag in body.get("tags") or []:
@@ -606,7 +633,7 @@ class FakeClickUp:
             "after": None,
         }
 
-    def _register(self, body: Mapping[str, Any], secret: SecretStr | None) -> FakeWebhook:
+    def _register(self, body: Mapping[str, Any], secret: SecretStr | None, by: int) -> FakeWebhook:
         endpoint, events = body.get("endpoint"), body.get("events")
         if not isinstance(endpoint, str) or not endpoint.startswith(("http://", "https://")):
             raise ApiProblem(400, "Endpoint must be a valid URL", "WEBHOOK_001")
@@ -631,7 +658,7 @@ class FakeClickUp:
             endpoint=endpoint,
             events=list(events),
             secret=secret or SecretStr(secrets.token_hex(32).upper()),
-            userid=self.bot,
+            userid=by,
             task_id=where["task_id"],
             list_id=where["list_id"],
             folder_id=where["folder_id"],
@@ -662,6 +689,7 @@ class FakeClickUp:
         return True
 
     def _event(self, task: FakeTask, event: str, what: str, by: int) -> None:
+        task.last_change = FakeChange(event, what, by)
         hooks = [
             h
             for h in self._webhooks.values()
@@ -793,8 +821,7 @@ class FakeClickUp:
 
     def _admit(self, request: Request) -> tuple[dict[str, str], ApiProblem | None]:
         """Auth, then the per-token window: fixed, ``WINDOW`` seconds from its first request."""
-        auth = request.headers.get("authorization", "")
-        if auth != self.token and not (self.oauth_token and auth == f"Bearer {self.oauth_token}"):
+        if self._member_of(request.headers.get("authorization", "")) is None:
             return {}, ApiProblem(401, "Token invalid", "OAUTH_025")
         limit = self.rate_limit or 10_000
         now = self.clock()
@@ -844,6 +871,7 @@ class FakeClickUp:
         r = self._route
         return Starlette(
             routes=[
+                Route("/api/v2/user", r(self._get_user), methods=["GET"]),
                 Route("/api/v2/team", r(self._get_teams), methods=["GET"]),
                 Route("/api/v2/list/{list_id}", r(self._get_list), methods=["GET"]),
                 Route("/api/v2/list/{list_id}/field", r(self._get_fields), methods=["GET"]),
@@ -869,6 +897,23 @@ class FakeClickUp:
         if not isinstance(body, dict):
             raise ApiProblem(400, "Body must be a JSON object", "INPUT_001")
         return body
+
+    def _member_of(self, auth: str) -> int | None:
+        """The member an ``Authorization`` header acts as: ``token`` and ``oauth_token`` are the
+        bot's, other members' are those ``personal_token`` issued."""
+        if auth == self.token or (self.oauth_token and auth == f"Bearer {self.oauth_token}"):
+            return self.bot
+        return self._tokens.get(auth)
+
+    def _caller(self, request: Request) -> int:
+        member = self._member_of(request.headers.get("authorization", ""))
+        if member is None:
+            raise ApiProblem(401, "Token invalid", "OAUTH_025")
+        return member
+
+    def _get_user(self, request: Request, body: Any) -> Any:
+        user = self._user(self._caller(request))
+        return {"user": {**user, "week_start_day": 1, "global_font_support": False}}
 
     def _get_teams(self, request: Request, body: Any) -> Any:
         members = [{"user": m.user()} for m in self._members.values()]
@@ -900,11 +945,16 @@ class FakeClickUp:
 
     def _get_hooks(self, request: Request, body: Any) -> Any:
         self._team(request)
-        return {"webhooks": [h.json(self.team_id) for h in self._webhooks.values()]}
+        caller = self._caller(request)
+        return {
+            "webhooks": [
+                h.json(self.team_id) for h in self._webhooks.values() if h.userid == caller
+            ]
+        }
 
     def _post_hook(self, request: Request, body: Any) -> Any:
         self._team(request)
-        hook = self._register(self._object(body), None)
+        hook = self._register(self._object(body), None, self._caller(request))
         return {"id": hook.id, "webhook": hook.json(self.team_id)}
 
     def _get_task(self, request: Request, body: Any) -> Any:
@@ -914,11 +964,13 @@ class FakeClickUp:
 
     def _put_task(self, request: Request, body: Any) -> Any:
         task = self._task(request.path_params["task_id"])
-        self._update(task, self._object(body), self.bot)
+        self._update(task, self._object(body), self._caller(request))
         return self._task_json(task, markdown=False)
 
     def _post_task(self, request: Request, body: Any) -> Any:
-        task = self._create(request.path_params["list_id"], self._object(body), self.bot)
+        task = self._create(
+            request.path_params["list_id"], self._object(body), self._caller(request)
+        )
         return self._task_json(task, markdown=False)
 
     @staticmethod
@@ -982,7 +1034,7 @@ class FakeClickUp:
         else:
             return {}
         self._touch(task)
-        self._event(task, "taskTagUpdated", "tag", self.bot)
+        self._event(task, "taskTagUpdated", "tag", self._caller(request))
         return {}
 
     def _get_comments(self, request: Request, body: Any) -> Any:
@@ -999,7 +1051,7 @@ class FakeClickUp:
         given = self._object(body)
         if not isinstance(given.get("comment_text"), str):
             raise ApiProblem(400, "Comment text required", "INPUT_002")
-        return self._comment(task, given["comment_text"], self.bot)
+        return self._comment(task, given["comment_text"], self._caller(request))
 
     def _put_comment(self, request: Request, body: Any) -> Any:
         comment_id = request.path_params["comment_id"]
@@ -1010,6 +1062,6 @@ class FakeClickUp:
                     if isinstance(given.get("comment_text"), str):
                         comment.text = given["comment_text"]
                         self._touch(task)
-                        self._event(task, "taskCommentUpdated", "comment", self.bot)
+                        self._event(task, "taskCommentUpdated", "comment", self._caller(request))
                     return {}
         raise ApiProblem(404, "Comment not found", "ITEM_060")

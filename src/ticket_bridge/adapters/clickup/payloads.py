@@ -22,6 +22,12 @@ class User(Payload):
     timezone: str | None = None
 
 
+class AuthorizedUser(Payload):
+    """``GET /v2/user``: the account the token acts as."""
+
+    user: User
+
+
 class Member(Payload):
     user: User
 
@@ -123,9 +129,16 @@ class CreatedComment(Payload):
     date: int
 
 
+class Actor(Payload):
+    """Who made a change; lenient, since a delivery naming nobody is still read."""
+
+    id: int | str | None = None
+
+
 class HistoryItem(Payload):
     id: str
     field: str | None = None
+    user: Actor | None = None
 
 
 class WebhookDelivery(Payload):

@@ -1,8 +1,9 @@
 """ClickUp deliveries: ``X-Signature`` = hex HMAC-SHA256(webhook secret, raw body).
 
 Payloads are thin (``event``, ``webhook_id``, ``task_id``, ``history_items``): they only say which
-task to read. ClickUp drops an event after 5 failed tries and never replays it, so this answers
-at once and the poller catches what was lost.
+task to read, and each history item names the user who made the change, so a delivery of only the
+bridge's own writes is known for an echo without a read. ClickUp drops an event after 5 failed
+tries and never replays it, so this answers at once and the poller catches what was lost.
 """
 
 from __future__ import annotations
@@ -51,9 +52,27 @@ def delivery_id(delivery: WebhookDelivery) -> str:
     return f"{delivery.webhook_id}:{delivery.event}:{delivery.task_id}:{items}"
 
 
+def _all_by(delivery: WebhookDelivery, identity: str | None) -> bool:
+    """Whether every change the delivery reports was made by ``identity``: an item naming
+    nobody may be anyone's, so it makes the delivery no echo."""
+    if identity is None or not delivery.history_items:
+        return False
+    return all(
+        item.user is not None and item.user.id is not None and str(item.user.id) == identity
+        for item in delivery.history_items
+    )
+
+
 def parse(
-    tracker: str, secret: SecretStr | None, headers: Mapping[str, str], body: bytes
+    tracker: str,
+    secret: SecretStr | None,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    identity: str | None = None,
 ) -> list[Hint]:
+    """``identity`` is the bridge's own user id, once known: a delivery of only its own
+    changes is an echo."""
     lowered = headers_of(tracker, headers, body)
     if secret is None:
         raise WebhookRejected(
@@ -64,4 +83,11 @@ def parse(
     delivery = body_as(tracker, WebhookDelivery, body)
     if not delivery.task_id:
         return []
-    return [Hint(tracker=tracker, ticket_id=delivery.task_id, delivery_id=delivery_id(delivery))]
+    return [
+        Hint(
+            tracker=tracker,
+            ticket_id=delivery.task_id,
+            delivery_id=delivery_id(delivery),
+            echo=_all_by(delivery, identity),
+        )
+    ]

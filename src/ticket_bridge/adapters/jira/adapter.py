@@ -649,8 +649,15 @@ class JiraAdapter:
         )
         return self._comment(raw)
 
+    def identify(self) -> str | None:
+        """The API user's accountId (``GET myself``, asked once, shared with the time zone)."""
+        self.client.myself()
+        return self.client.account_id
+
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> Sequence[Hint]:
-        return webhooks.parse(self.name, self.config.webhook_secret, headers, body)
+        return webhooks.parse(
+            self.name, self.config.webhook_secret, headers, body, identity=self.client.account_id
+        )
 
     # -- the live site ---------------------------------------------------------------------
 

@@ -165,7 +165,7 @@ class JiraClient:
         self.session.mount(config.base_url, PacedTransport(self.budget))
         environment.read_once(self.session, config.base_url)
         self._verified = False
-        self._zone: str | None = None
+        self._me: dict[str, Any] | None = None
 
     def _error(self, where: str, exc: Exception, ref: str | None = None) -> TrackerError:
         if isinstance(exc, JIRAError):
@@ -247,13 +247,23 @@ class JiraClient:
 
         return self.call(f"{method} {root}{path}", send, ref=ref)
 
+    def myself(self) -> dict[str, Any]:
+        """The API user's profile, asked of Jira until it answers once, then kept."""
+        if self._me is None:
+            me = self.call("GET myself", self.jira.myself)
+            self._me = dict(me) if isinstance(me, dict) else {}
+        return self._me
+
+    @property
+    def account_id(self) -> str | None:
+        """The API user's ``accountId`` once ``myself`` has answered; never asks Jira for it."""
+        account = (self._me or {}).get("accountId")
+        return str(account) if account else None
+
     @property
     def time_zone(self) -> str:
         """The API user's profile time zone: JQL date literals are read in it."""
-        if self._zone is None:
-            me = self.call("GET myself", self.jira.myself)
-            self._zone = str(me.get("timeZone") or "UTC")
-        return self._zone
+        return str(self.myself().get("timeZone") or "UTC")
 
     def issue(self, issue_id: str, fields: str, properties: str) -> dict[str, Any]:
         found = self.call(

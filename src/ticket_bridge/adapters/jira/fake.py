@@ -10,7 +10,9 @@ metadata a live check reads (project statuses, workflows with transitions, the p
 admin webhooks listing what ``subscribe`` registered), issue properties, comments with visibility and
 the service-desk internal flag, rate limiting with ``Retry-After`` and ``X-RateLimit-Reset``, and
 webhooks signed with ``X-Hub-Signature``. People act on it through ``open_issue``/``edit``/``move``/
-``comment``; the adapter only through HTTP.
+``comment``; the adapter only through HTTP. Each change is made by someone, and its webhook names
+them as Jira does: a request's by the account it authenticates as (``me``), a person's by
+``person`` unless the helper is told who (``by``, ``author``, ``reporter``).
 """
 
 from __future__ import annotations
@@ -167,6 +169,11 @@ class StoredComment:
     updated: dt.datetime
     visibility: dict[str, str] | None = None
     properties: dict[str, Any] = field(default_factory=dict)
+    update_author: str = ""
+    """Who last wrote the body (Jira's ``updateAuthor``): the author until someone edits it."""
+
+    def __post_init__(self) -> None:
+        self.update_author = self.update_author or self.author
 
 
 @dataclass
@@ -180,6 +187,8 @@ class StoredIssue:
     created: dt.datetime
     updated: dt.datetime
     reporter: str
+    actor: str
+    """Who made the latest change (the one ``updated`` stamps): what a delivery names as ``user``."""
     properties: dict[str, Any] = field(default_factory=dict)
     comments: list[StoredComment] = field(default_factory=list)
     changelog: list[dict[str, Any]] = field(default_factory=list)
@@ -223,7 +232,9 @@ class FakeJira:
         self.zone = ZoneInfo(time_zone)
         self.lock = threading.RLock()
         self.me = Account("557058:bridge", "ticket-bridge", email, time_zone)
-        self.accounts: dict[str, Account] = {self.me.account_id: self.me}
+        self.person = Account("557058:alex", "Alex Engineer", "alex@eng.example.com", time_zone)
+        """Who acts through the people's helpers when they are not told who."""
+        self.accounts: dict[str, Account] = {a.account_id: a for a in (self.me, self.person)}
         self.projects: dict[str, Project] = {}
         self.issues: dict[str, StoredIssue] = {}
         self.requests: list[str] = []
@@ -307,8 +318,15 @@ class FakeJira:
         assignee: str | None = None,
         status: str | None = None,
         reporter: str | None = None,
+        by: str | None = None,
     ) -> str:
-        """A person creates an issue (``description`` in Markdown); returns its id."""
+        """A person creates an issue (``description`` in Markdown); returns its id.
+
+        Whoever opens it (``by``) is the reporter when one is given, else ``person``; an issue
+        without a ``reporter`` is reported as the API account, which keeps the requester the
+        adapter reads as it always was.
+        """
+        actor = by or reporter or self.person.account_id
         with self.lock:
             issue = self._create(
                 project,
@@ -323,12 +341,13 @@ class FakeJira:
                 },
                 reporter or self.me.account_id,
                 {},
+                actor,
             )
             if status is not None and status != issue.status:
-                self.move(issue.id, status)
+                self.move(issue.id, status, by=actor)
             return issue.id
 
-    def edit(self, issue_id: str, **values: Any) -> None:
+    def edit(self, issue_id: str, *, by: str | None = None, **values: Any) -> None:
         """A person edits fields (summary, priority, duedate, labels, assignee; description as Markdown)."""
         with self.lock:
             issue = self._issue(issue_id)
@@ -336,13 +355,13 @@ class FakeJira:
                 values["description"] = (
                     adf.from_markdown(values["description"]) if values["description"] else None
                 )
-            self._change(issue, values, self.me.account_id)
+            self._change(issue, values, by or self.person.account_id)
 
-    def move(self, issue_id: str, status: str) -> None:
+    def move(self, issue_id: str, status: str, *, by: str | None = None) -> None:
         """An admin drags the issue to a status, bypassing the workflow."""
         with self.lock:
             issue = self._issue(issue_id)
-            self._set_status(issue, status, self.me.account_id)
+            self._set_status(issue, status, by or self.person.account_id)
 
     def comment(
         self,
@@ -357,17 +376,19 @@ class FakeJira:
             issue = self._issue(issue_id)
             props = {"sd.public.comment": {"internal": True}} if internal else {}
             return self._add_comment(
-                issue, author or self.me.account_id, adf.from_markdown(body), visibility, props
+                issue, author or self.person.account_id, adf.from_markdown(body), visibility, props
             ).id
 
-    def edit_comment(self, issue_id: str, comment_id: str, body: str) -> None:
+    def edit_comment(
+        self, issue_id: str, comment_id: str, body: str, *, by: str | None = None
+    ) -> None:
+        """A person rewrites a comment: its author by default, ``person`` if the API account wrote it."""
         with self.lock:
             issue = self._issue(issue_id)
             comment = self._comment(issue, comment_id)
-            comment.body = adf.from_markdown(body)
-            comment.updated = self.clock()
-            self._touch(issue)
-            self._emit("comment_updated", issue, comment=comment)
+            if by is None:
+                by = comment.author if comment.author != self.me.account_id else None
+            self._rewrite(issue, comment, adf.from_markdown(body), by or self.person.account_id)
 
     def fail_next(
         self,
@@ -438,7 +459,7 @@ class FakeJira:
         }, body
 
     def delivery(self, issue_id: str, secret: str | None = None) -> tuple[dict[str, str], bytes]:
-        """A ``jira:issue_updated`` delivery about the issue as it stands."""
+        """A ``jira:issue_updated`` delivery about the issue as it stands, naming who changed it last."""
         with self.lock:
             return self.signed(self._event("jira:issue_updated", self._issue(issue_id)), secret)
 
@@ -466,13 +487,14 @@ class FakeJira:
         }
         if name.startswith("jira:"):
             payload["issue_event_type_name"] = "issue_generic"
-            payload["user"] = self._user(self.me.account_id)
+            payload["user"] = self._user(issue.actor)
             payload["changelog"] = {"id": str(len(issue.changelog)), "items": items or []}
         if comment is not None:
             payload["comment"] = {
                 "id": comment.id,
                 "self": f"https://fake.atlassian.net/rest/api/2/issue/{issue.id}/comment/{comment.id}",
                 "author": self._user(comment.author),
+                "updateAuthor": self._user(comment.update_author),
                 "body": adf.to_markdown(comment.body),
                 "created": jira_time(comment.created, self.zone),
                 "updated": jira_time(comment.updated, self.zone),
@@ -538,12 +560,18 @@ class FakeJira:
             "properties": copy.deepcopy(issue.properties),
         }
 
-    def _touch(self, issue: StoredIssue) -> None:
+    def _touch(self, issue: StoredIssue, actor: str) -> None:
         issue.updated = self.clock()
+        issue.actor = actor
         self._index(issue)
 
     def _create(
-        self, project_key: str, values: dict[str, Any], reporter: str, properties: dict[str, Any]
+        self,
+        project_key: str,
+        values: dict[str, Any],
+        reporter: str,
+        properties: dict[str, Any],
+        actor: str,
     ) -> StoredIssue:
         project = self.projects[project_key]
         now = self.clock()
@@ -566,6 +594,7 @@ class FakeJira:
             created=now,
             updated=now,
             reporter=reporter,
+            actor=actor,
             properties=dict(properties),
         )
         self.issues[issue_id] = issue
@@ -591,7 +620,7 @@ class FakeJira:
                 )
         if items:
             issue.changelog.append({"author": author, "created": self.clock(), "items": items})
-            self._touch(issue)
+            self._touch(issue, author)
             self._emit("jira:issue_updated", issue, items=items)
 
     def _set_status(
@@ -626,7 +655,7 @@ class FakeJira:
             )
             issue.fields["resolution"] = None
         issue.changelog.append({"author": author, "created": self.clock(), "items": items})
-        self._touch(issue)
+        self._touch(issue, author)
         self._emit("jira:issue_updated", issue, items=items)
 
     def _add_comment(
@@ -642,9 +671,18 @@ class FakeJira:
             str(next(self._comment_ids)), author, body, now, now, visibility, properties
         )
         issue.comments.append(comment)
-        self._touch(issue)
+        self._touch(issue, author)
         self._emit("comment_created", issue, comment=comment)
         return comment
+
+    def _rewrite(
+        self, issue: StoredIssue, comment: StoredComment, body: dict[str, Any], editor: str
+    ) -> None:
+        comment.body = body
+        comment.updated = self.clock()
+        comment.update_author = editor
+        self._touch(issue, editor)
+        self._emit("comment_updated", issue, comment=comment)
 
     # -- JSON representations --------------------------------------------------------------
 
@@ -747,7 +785,7 @@ class FakeJira:
             "self": f"https://fake.atlassian.net/rest/api/3/comment/{comment.id}",
             "id": comment.id,
             "author": self._user(comment.author),
-            "updateAuthor": self._user(comment.author),
+            "updateAuthor": self._user(comment.update_author),
             "body": comment.body,
             "created": jira_time(comment.created, self.zone, rfc3339=True),
             "updated": jira_time(comment.updated, self.zone, rfc3339=True),
@@ -899,6 +937,7 @@ class FakeJira:
                 {**values, "summary": fields["summary"], "issuetype": issuetype},
                 self.me.account_id,
                 properties,
+                self.me.account_id,
             )
             return JSONResponse(
                 {
@@ -1119,12 +1158,9 @@ class FakeJira:
         with self.lock:
             issue = self._issue(request.path_params["key"])
             comment = self._comment(issue, request.path_params["comment"])
-            comment.body = body["body"]
             if "visibility" in body:
                 comment.visibility = self._visibility(body["visibility"])
-            comment.updated = self.clock()
-            self._touch(issue)
-            self._emit("comment_updated", issue, comment=comment)
+            self._rewrite(issue, comment, body["body"], self.me.account_id)
             return JSONResponse(self._comment_json(comment))
 
     async def _get_property(self, request: Request) -> Response:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 
 def parse_time(text: str) -> dt.datetime:
@@ -43,8 +43,25 @@ class IssueStub(Incoming):
         return stamp if stamp is not None and stamp.tzinfo is not None else None
 
 
+class Actor(Incoming):
+    account_id: str = Field(alias="accountId")
+
+
+def _someone(value: Any) -> Any:
+    """A user object with an accountId, else nobody: who acted only ever makes an echo, so an odd
+    user must not get the delivery refused."""
+    if isinstance(value, dict) and isinstance(value.get("accountId"), str):
+        return value
+    return None
+
+
+Someone = Annotated[Actor | None, BeforeValidator(_someone)]
+
+
 class CommentStub(Incoming):
     id: str
+    author: Someone = None
+    update_author: Someone = Field(default=None, alias="updateAuthor")
 
 
 class Delivery(Incoming):
@@ -54,6 +71,22 @@ class Delivery(Incoming):
     event: str = Field(alias="webhookEvent")
     issue: IssueStub | None = None
     comment: CommentStub | None = None
+    user: Someone = None
+
+    @property
+    def actor(self) -> str | None:
+        """The accountId of whoever made the change the delivery reports, where Jira names them.
+
+        Issue events name them in ``user``; comment events name no user, but the comment's last
+        editor (``updateAuthor``, else its author) made the change. A deletion's deleter is
+        named nowhere: the last editor of a deleted comment may well be someone else.
+        """
+        if not self.event.startswith("comment_"):
+            return self.user.account_id if self.user else None
+        if self.event == "comment_deleted" or self.comment is None:
+            return None
+        who = self.comment.update_author or self.comment.author
+        return who.account_id if who else None
 
 
 class StatusRef(Incoming):

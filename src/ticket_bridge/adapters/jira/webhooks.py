@@ -2,7 +2,8 @@
 
 Jira signs an admin webhook with a secret as ``X-Hub-Signature: sha256=<hex HMAC-SHA256 of the raw
 body>`` and keeps ``X-Atlassian-Webhook-Identifier`` unchanged across its retries, which makes the
-identifier the delivery id the inbox dedupes on.
+identifier the delivery id the inbox dedupes on. A delivery names who made its change (see
+``Delivery.actor``); one made by the account the bridge acts as is an echo of the bridge's write.
 """
 
 from __future__ import annotations
@@ -28,8 +29,19 @@ def sign(secret: SecretStr, body: bytes) -> str:
     return f"sha256={digest}"
 
 
-def parse(tracker: str, secret: SecretStr, headers: Mapping[str, str], body: bytes) -> list[Hint]:
-    """The issue a delivery names; other events (projects, sprints...) name none."""
+def parse(
+    tracker: str,
+    secret: SecretStr,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    identity: str | None = None,
+) -> list[Hint]:
+    """The issue a delivery names; other events (projects, sprints...) name none.
+
+    ``identity`` is the accountId the bridge acts as, when known: a delivery of a change that account
+    made is an echo. Unknown, no delivery is one.
+    """
     lowered = headers_of(tracker, headers, body)
     check_signature(
         tracker,
@@ -52,5 +64,6 @@ def parse(tracker: str, secret: SecretStr, headers: Mapping[str, str], body: byt
             ticket_id=delivery.issue.id,
             delivery_id=delivery_id,
             stamp=delivery.issue.updated,
+            echo=identity is not None and delivery.actor == identity,
         )
     ]

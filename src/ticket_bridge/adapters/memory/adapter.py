@@ -164,5 +164,9 @@ class MemoryAdapter:
         body, _ = self._render(mirror)
         return self._comment(self.tracker.api_update_comment(ticket_id, comment_id, body))
 
+    def identify(self) -> str | None:
+        """Memory deliveries name no actor: their echoes are known by reading them."""
+        return None
+
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> Sequence[Hint]:
         return webhooks.parse(self.name, self.config.webhook_secret, headers, body)

@@ -134,6 +134,7 @@ class ZendeskAdapter:
         self._custom: dict[int, ZCustomStatus] | None = None
         self._emails: dict[int, ZUser] = {}
         self._user_ids: dict[str, int] = {}
+        self._identity: str | None = None
 
     @property
     def name(self) -> str:
@@ -596,9 +597,20 @@ class ZendeskAdapter:
             ticket_id=moved if moved != ticket_id else None,
         )
 
+    def identify(self) -> str | None:
+        """The bridge's own user id: a delivery whose actor it is reports only our own write."""
+        if self._identity is None:
+            self._identity = str(self.client.me().id)
+        return self._identity
+
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> Sequence[Hint]:
         return webhooks.parse(
-            self.name, self.config.webhook_secret, headers, body, clock=self.clock
+            self.name,
+            self.config.webhook_secret,
+            headers,
+            body,
+            clock=self.clock,
+            identity=self._identity,
         )
 
     # -- native values ---------------------------------------------------------------------

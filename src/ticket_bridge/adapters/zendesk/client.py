@@ -226,6 +226,12 @@ class ZendeskClient:
         found = self._zenpy(lambda: self.zenpy.users(id=user_id), "GET", path, None)
         return self._parse(ZUser, found.to_dict(), "GET", path)
 
+    def me(self) -> ZUser:
+        """The user the credentials act as (an OAuth client's token acts as its creator)."""
+        path = "/api/v2/users/me"
+        found = self._zenpy(self.zenpy.users.me, "GET", path, None)
+        return self._parse(ZUser, found.to_dict(), "GET", path)
+
     def users_by_email(self, email: str) -> tuple[ZUser, ...]:
         body = self.request("GET", "/api/v2/users/search", params={"query": f"email:{email}"})
         return self._parse(UserList, body, "GET", "/api/v2/users/search").users

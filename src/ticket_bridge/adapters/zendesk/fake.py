@@ -10,7 +10,9 @@ changed in the last minute and allows 10 requests a minute; at most 30 updates o
 10 minutes; 429s carry ``Retry-After``; OAuth access tokens expire and rotate on refresh; API
 tokens are accepted until Zendesk retires them (2027-04-30). Webhook deliveries are signed as
 Zendesk signs them, and sent only while the webhook is active (and, for a trigger-connected one,
-an active trigger notifies it, with the trigger's body). Search speaks the query subset in
+an active trigger notifies it, with the trigger's body), each naming who made the ticket's latest
+change (``detail.actor_id``, ``{{current_user.id}}``): the API user for API writes, the person
+for what people do through ``open_ticket``/``edit``/``comment``. Search speaks the query subset in
 ``fake_search``: List Search Results in offset pages of at most 100 up to 1,000 results, the
 count, and Export Search Results (type only in ``filter[type]``, newest first, cursors that
 expire after an hour, 100 requests a minute). "Now" is injectable, so tests never wait a minute.
@@ -72,6 +74,7 @@ EVENT_SUBSCRIPTIONS = ("zen:event-type:ticket.created", "zen:event-type:ticket.s
 SEARCH_LIMIT = 1000
 EXPORT_CURSOR_TTL = dt.timedelta(hours=1)
 UNAUTHENTICATED_BODY: JsonDict = {"error": "Couldn't authenticate you"}
+SYSTEM_USER = -1  # Zendesk's own changes (automations) are made by user -1
 
 
 def stamp(at: dt.datetime) -> str:
@@ -148,6 +151,7 @@ class FakeZendesk:
         subdomain: str = "acme",
         clock: Clock | None = None,
         admin_email: str = "bridge@acme.example",
+        agent_email: str = "alex@acme.example",
         api_token: str = "fake-api-token",  # noqa: S107 - the sandbox's published credentials
         client_id: str = "ticket-bridge",
         client_secret: str = "fake-client-secret",  # noqa: S107
@@ -163,6 +167,7 @@ class FakeZendesk:
         self.subdomain = subdomain
         self.clock: Clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.admin_email = admin_email
+        self.agent_email = agent_email
         self.api_token = api_token
         self.client_id = client_id
         self.client_secret = client_secret
@@ -180,6 +185,7 @@ class FakeZendesk:
         self.tickets: dict[int, JsonDict] = {}
         self.comments: dict[int, list[JsonDict]] = {}
         self.changed: dict[int, tuple[int, dt.datetime]] = {}
+        self.actors: dict[int, int] = {}  # ticket -> the user who made its latest change
         self.sticky_public: dict[int, bool] = {}
         self.users: dict[int, JsonDict] = {}
         self.statuses: list[JsonDict] = []
@@ -203,6 +209,7 @@ class FakeZendesk:
         self._outbox: queue.Queue[tuple[Subscription, bytes] | None] = queue.Queue()
         self._sender: threading.Thread | None = None
         self.admin_id = self.add_user(admin_email, "Ticket Bridge", role="admin")
+        self.agent_id = self.add_user(agent_email, "Alex Agent")
         for category in CATEGORIES:
             self._add_status(category, DEFAULT_LABELS[category], default=True)
 
@@ -218,6 +225,7 @@ class FakeZendesk:
             Route("/api/v2/tickets/{ticket_id:int}", self._update_ticket, methods=["PUT"]),
             Route("/api/v2/tickets/{ticket_id:int}/comments", self._list_comments, methods=["GET"]),
             Route("/api/v2/incremental/tickets/cursor", self._export, methods=["GET"]),
+            Route("/api/v2/users/me", self._show_me, methods=["GET"]),
             Route("/api/v2/users/search", self._search_users, methods=["GET"]),
             Route("/api/v2/users/{user_id:int}", self._show_user, methods=["GET"]),
             Route("/api/v2/custom_statuses", self._list_statuses, methods=["GET"]),
@@ -397,21 +405,27 @@ class FakeZendesk:
             ticket = self._create(body, author_id=None, channel="web")
             return int(ticket["id"])
 
-    def edit(self, ticket_id: int, **values: Any) -> None:
-        """An agent changes fields in the UI (no ``safe_update``, no rate limit)."""
+    def edit(self, ticket_id: int, *, author: str | None = None, **values: Any) -> None:
+        """An agent (``author``, by default the account's agent, never the API user) changes
+        fields in the UI (no ``safe_update``, no rate limit)."""
         with self._lock:
-            self._apply(self._ticket(ticket_id), values, author_id=self.admin_id)
+            self._apply(self._ticket(ticket_id), values, author_id=self._person(author))
 
     def comment(self, ticket_id: int, body: str, *, public: bool, author: str | None = None) -> int:
+        """A person comments in the UI: ``author``, by default the account's agent."""
         with self._lock:
-            author_id = self._user_by_email(author) if author else self.admin_id
             ticket = self._ticket(ticket_id)
-            self._apply(ticket, {"comment": {"body": body, "public": public}}, author_id=author_id)
+            values = {"comment": {"body": body, "public": public}}
+            self._apply(ticket, values, author_id=self._person(author))
             return int(self.comments[ticket_id][-1]["id"])
 
     def close(self, ticket_id: int) -> None:
         """What Zendesk's automation does to a solved ticket after a few days."""
-        self.edit(ticket_id, status="closed")
+        with self._lock:
+            self._apply(self._ticket(ticket_id), {"status": "closed"}, author_id=SYSTEM_USER)
+
+    def _person(self, email: str | None) -> int:
+        return self._user_by_email(email) if email else self.agent_id
 
     # -- webhooks --------------------------------------------------------------------------
 
@@ -444,7 +458,8 @@ class FakeZendesk:
     def delivery(
         self, ticket_id: int, *, secret: str | None = None, style: str = "event"
     ) -> tuple[dict[str, str], bytes]:
-        """Headers and body of one delivery about ``ticket_id``, signed as Zendesk signs it."""
+        """Headers and body of one delivery about ``ticket_id``'s latest change, signed as
+        Zendesk signs it and naming who made that change."""
         with self._lock:
             ticket = self._ticket(ticket_id)
             body = self._event_body(ticket, "zen:event-type:ticket.status_changed", style)
@@ -466,12 +481,10 @@ class FakeZendesk:
     def _event_body(
         self, ticket: JsonDict, event_type: str, style: str, template: str | None = None
     ) -> bytes:
+        actor = str(self.actors.get(int(ticket["id"]), ""))
         if style == "trigger":
-            if template is not None:
-                return template.replace("{{ticket.id}}", str(ticket["id"])).encode()
-            return json.dumps(
-                {"ticket_bridge": "ticket-changed", "ticket_id": str(ticket["id"])}
-            ).encode()
+            rendered = (template or TRIGGER_BODY).replace("{{ticket.id}}", str(ticket["id"]))
+            return rendered.replace("{{current_user.id}}", actor).encode()
         detail = {
             key: ticket.get(key)
             for key in (
@@ -497,6 +510,7 @@ class FakeZendesk:
             k: str(v) if k.endswith("_id") and v is not None else v for k, v in detail.items()
         }
         detail["id"] = str(ticket["id"])
+        detail["actor_id"] = actor or None
         detail["form_id"] = None
         detail["custom_status"] = str(ticket.get("custom_status_id") or "")
         detail["via"] = {"channel": ticket["via"]["channel"]}
@@ -671,6 +685,7 @@ class FakeZendesk:
         fields.setdefault("status", "open" if fields.get("assignee_id") else "new")
         author = int(comment.get("author_id") or requester_id)
         self._apply(ticket, fields, author_id=author, notify=False)
+        self.actors[ticket_id] = int(author_id or requester_id)
         if source is not None:
             source["followup_ids"] = [*source["followup_ids"], ticket_id]
             self._touch(source, event=False)
@@ -743,6 +758,8 @@ class FakeZendesk:
                 ticket["is_public"] = True
         changed = json.dumps(ticket, sort_keys=True) != before or added is not None
         self._touch(ticket, event=changed)
+        if changed:
+            self.actors[ticket_id] = author_id
         if changed and notify:
             self._notify(ticket, "zen:event-type:ticket.status_changed")
         return added
@@ -1070,6 +1087,10 @@ class FakeZendesk:
             }, 200
 
         return await self._serve(request, work)
+
+    async def _show_me(self, request: Request) -> Response:
+        """The API user: every credential the fake accepts (token or OAuth grant) is the admin's."""
+        return await self._serve(request, lambda: ({"user": self.users[self.admin_id]}, 200))
 
     async def _search_users(self, request: Request) -> Response:
         wanted = request.query_params.get("query", "").removeprefix("email:").lower()

@@ -8,6 +8,10 @@ id the inbox dedupes on (Zendesk retries, so one invocation can arrive twice).
 Two bodies are accepted: an event-subscription webhook (``zen:event-type:ticket.*``, any ticket
 event; other event types are answered and ignored) and a trigger-connected webhook whose JSON
 body is ``TRIGGER_BODY``, which the README tells admins to paste into the trigger's action.
+
+A delivery whose actor (``detail.actor_id``, or the trigger body's ``actor_id``) is the bridge's
+own user reports only the bridge's own write: it is marked an echo, and needs no read. Without
+an actor, or before the bridge knows its own user, a delivery is read as any other.
 """
 
 from __future__ import annotations
@@ -33,13 +37,14 @@ TICKET_EVENT = "zen:event-type:ticket."
 
 TRIGGER_BODY = """{
   "ticket_bridge": "ticket-changed",
-  "ticket_id": "{{ticket.id}}"
+  "ticket_id": "{{ticket.id}}",
+  "actor_id": "{{current_user.id}}"
 }"""
 """The JSON body of the trigger action "Notify active webhook" that an admin configures.
 
-Trigger conditions: "Ticket is Created" or "Ticket is Updated" (any channel). Only the ticket
-id is needed: the bridge reads the ticket itself, so placeholders for other fields would only
-go stale.
+Trigger conditions: "Ticket is Created" or "Ticket is Updated" (any channel). The bridge reads
+the ticket itself, so placeholders for other fields would only go stale; ``current_user`` is
+who made the update, which tells the bridge's own writes (echoes) from people's.
 """
 
 
@@ -57,7 +62,9 @@ def parse(
     body: bytes,
     *,
     clock: Callable[[], dt.datetime],
+    identity: str | None = None,
 ) -> list[Hint]:
+    """The hints a verified delivery gives; ``identity`` is the bridge's own user id, once known."""
     lowered = headers_of(tracker, headers, body)
     timestamp = lowered.get(TIMESTAMP)
     if not timestamp:
@@ -89,14 +96,16 @@ def parse(
     invocation = lowered.get(INVOCATION)
     if not invocation:
         raise WebhookRejected(tracker, 400, "X-Zendesk-Webhook-Invocation-Id is missing")
-    ticket_id = _ticket_id(tracker, body)
-    if ticket_id is None:
+    subject = _subject(tracker, body)
+    if subject is None:
         return []
-    return [Hint(tracker=tracker, ticket_id=ticket_id, delivery_id=invocation)]
+    ticket_id, actor = subject
+    echo = identity is not None and actor == identity
+    return [Hint(tracker=tracker, ticket_id=ticket_id, delivery_id=invocation, echo=echo)]
 
 
-def _ticket_id(tracker: str, body: bytes) -> str | None:
-    """The ticket a body names; None for an event about something else than a ticket."""
+def _subject(tracker: str, body: bytes) -> tuple[str, str | None] | None:
+    """The ticket a body names and who changed it; None for an event about something else."""
     try:
         parsed = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -104,7 +113,7 @@ def _ticket_id(tracker: str, body: bytes) -> str | None:
     if not isinstance(parsed, dict):
         raise WebhookRejected(tracker, 400, "body is not a JSON object")
     if "ticket_bridge" in parsed:
-        return _id(tracker, parsed.get("ticket_id"), "ticket_id")
+        return _id(tracker, parsed.get("ticket_id"), "ticket_id"), _actor(parsed.get("actor_id"))
     event = parsed.get("type")
     if not isinstance(event, str):
         raise WebhookRejected(
@@ -117,7 +126,7 @@ def _ticket_id(tracker: str, body: bytes) -> str | None:
     detail = parsed.get("detail")
     if not isinstance(detail, dict):
         raise WebhookRejected(tracker, 400, f"{event} has no 'detail' object")
-    return _id(tracker, detail.get("id"), "detail.id")
+    return _id(tracker, detail.get("id"), "detail.id"), _actor(detail.get("actor_id"))
 
 
 def _id(tracker: str, value: object, where: str) -> str:
@@ -125,3 +134,11 @@ def _id(tracker: str, value: object, where: str) -> str:
     if not (text.isascii() and text.isdigit()):  # "³".isdigit() is true
         raise WebhookRejected(tracker, 400, f"{where} {value!r} is not a ticket id")
     return text
+
+
+def _actor(value: object) -> str | None:
+    """A user id as text; anything else (missing, an unrendered placeholder's blank) is no actor,
+    and never a reason to refuse: the delivery is then read like any other."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return None
+    return str(value).strip() or None
