@@ -28,6 +28,12 @@ Z_WRITE = {v: k for k, v in Z_PRIORITY.items()}
 J_WRITE = {1: "Highest", 2: "High", 3: "Medium", 4: "Low"}
 
 
+class Unanswered(Exception):
+    def __init__(self, url: str, status: int) -> None:
+        super().__init__(f"GET {url}: {status}")
+        self.status = status
+
+
 class Naive:
     def __init__(self, spec: dict[str, Any]) -> None:
         z, j, c = spec["zendesk"], spec["jira"], spec["clickup"]
@@ -43,16 +49,25 @@ class Naive:
         self.c.headers["Authorization"] = c["token"]
         self.links: list[tuple[int, str, str]] = [(int(z), j, c) for z, j, c in spec["links"]]
         self.loop_file = Path(spec["stats"]).with_name("naive-loop")
+        self.unanswered: dict[int, int] = {}  # status -> reads that got it (the ticket waited)
 
     # -- reading ---------------------------------------------------------------------------
 
+    @staticmethod
+    def _get(session: requests.Session, url: str) -> requests.Response:
+        """A read that answered; any other answer (a 429 at full size) skips the ticket."""
+        response = session.get(url, timeout=30)
+        if not response.ok:
+            raise Unanswered(url, response.status_code)
+        return response
+
     def read(self, z: int, j: str, c: str) -> dict[str, dict[str, Any]]:
-        zt = self.z.get(f"{self.z_url}/api/v2/tickets/{z}", timeout=30).json()["ticket"]
-        zc = self.z.get(f"{self.z_url}/api/v2/tickets/{z}/comments", timeout=30).text
-        ji = self.j.get(f"{self.j_url}/rest/api/3/issue/{j}", timeout=30).json()["fields"]
-        jc = self.j.get(f"{self.j_url}/rest/api/3/issue/{j}/comment", timeout=30).text
-        ct = self.c.get(f"{self.c_url}/v2/task/{c}", timeout=30).json()
-        cc = self.c.get(f"{self.c_url}/v2/task/{c}/comment", timeout=30).text
+        zt = self._get(self.z, f"{self.z_url}/api/v2/tickets/{z}").json()["ticket"]
+        zc = self._get(self.z, f"{self.z_url}/api/v2/tickets/{z}/comments").text
+        ji = self._get(self.j, f"{self.j_url}/rest/api/3/issue/{j}").json()["fields"]
+        jc = self._get(self.j, f"{self.j_url}/rest/api/3/issue/{j}/comment").text
+        ct = self._get(self.c, f"{self.c_url}/v2/task/{c}").json()
+        cc = self._get(self.c, f"{self.c_url}/v2/task/{c}/comment").text
         due = next(
             (f["value"] for f in zt.get("custom_fields", []) if f["id"] == self.due_field), None
         )
@@ -169,7 +184,11 @@ class Naive:
 
     def sync(self, z: int, j: str, c: str) -> None:
         ids = {"zendesk": z, "jira": j, "clickup": c}
-        views = self.read(z, j, c)
+        try:
+            views = self.read(z, j, c)
+        except Unanswered as exc:
+            self.unanswered[exc.status] = self.unanswered.get(exc.status, 0) + 1
+            return
         newest = max(views, key=lambda t: views[t]["updated"])
         for field in ("status", "priority", "due"):
             value = views[newest][field]
@@ -199,9 +218,13 @@ def main(argv: list[str]) -> int:
     spec = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
     stopping: list[bool] = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
-    loops, spent = Naive(spec).loop(stopping)
+    naive = Naive(spec)
+    loops, spent = naive.loop(stopping)
     Path(spec["stats"]).write_text(
-        json.dumps({"loops": loops, "mean_loop": spent / max(1, loops)}), encoding="utf-8"
+        json.dumps(
+            {"loops": loops, "mean_loop": spent / max(1, loops), "unanswered": naive.unanswered}
+        ),
+        encoding="utf-8",
     )
     return 0
 

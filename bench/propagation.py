@@ -196,7 +196,7 @@ def run(tmp: Path, *, quick: bool) -> list[Result]:
     size = count  # every change on its own ticket: none coalesces with the one before
     bridge_phases: list[Phase] = []
     naive_phases: list[Phase] = []
-    naive_loops: dict[str, float] = {}
+    naive_loops: dict[str, Any] = {}
     counter = iter(range(1, 10**9))
     setup = 0.0
     with ExitStack() as stack:
@@ -334,6 +334,11 @@ def run(tmp: Path, *, quick: bool) -> list[Result]:
             "loop, compares everything across the three trackers, last-updated wins; "
             + (
                 f"{naive_loops.get('loops', 0):.0f} loops, {naive_loops.get('mean_loop', 0):.1f} s per loop"
+                + (
+                    f"; reads refused (ticket skipped that loop), by status: {refused}"
+                    if (refused := naive_loops.get("unanswered"))
+                    else ""
+                )
                 if naive_loops
                 else "no loop statistics"
             ),
