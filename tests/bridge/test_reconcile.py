@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pytest
 
 from tests.conftest import TickingClock
 from tests.world import AGENT, CUSTOMER, ROUTES, World
 from ticket_bridge.adapters.memory.fake import SimulatedCrash
+from ticket_bridge.bridge.adapter import NativeTicket
 from ticket_bridge.bridge.agreement import disagreements
 from ticket_bridge.bridge.events import (
     CommentEdited,
@@ -22,7 +24,7 @@ from ticket_bridge.bridge.events import (
     LinkFailed,
     LinkParked,
 )
-from ticket_bridge.bridge.model import Field, Person, Priority, Status
+from ticket_bridge.bridge.model import Field, Json, Person, Priority, Status
 from ticket_bridge.bridge.policy import FieldPolicy, RetryPolicy, SyncPolicy
 from ticket_bridge.bridge.store import Store
 
@@ -432,3 +434,31 @@ def test_when_the_owner_did_not_change_the_field_the_conflict_says_latest_decide
     world.clickup.edit(clickup.id, priority="low")  # later; zendesk, the owner, left it alone
     [conflict] = [e for e in world.settle() if isinstance(e, ConflictSettled)]
     assert conflict.winner == "clickup" and conflict.policy == "latest"
+
+
+def test_an_edit_landing_between_our_write_and_its_read_back_is_not_absorbed(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The read after a write may hold a person's edit of another field made in between: that
+    edit is theirs, not ours, so it must not become the base (it would never propagate)."""
+    ticket = world.zendesk.open_ticket("Export fails", kind="incident", status="new")
+    world.settle()
+    jira = world.counterpart("jira", f"zendesk:{ticket}")
+    adapter = world.engine.adapters["jira"]
+    write = adapter.update
+
+    def racing(ticket_id: str, patch: Mapping[Field, Json], **kwargs: Any) -> NativeTicket:
+        write(ticket_id, patch, **kwargs)
+        world.jira.edit(ticket_id, due="2026-12-24")  # a person, a millisecond later
+        return adapter.read(ticket_id)
+
+    monkeypatch.setattr(adapter, "update", racing)
+    world.zendesk.edit(ticket, priority="urgent")
+    list(world.engine.sync_ticket("zendesk", ticket))
+    monkeypatch.undo()
+    world.settle()
+    assert world.trackers["jira"].tickets[jira.id].fields[Field.PRIORITY] == "Highest"
+    zendesk_due = world.zendesk.tickets[ticket].fields.get(Field.DUE)
+    clickup_due = world.counterpart("clickup", f"zendesk:{ticket}").fields.get(Field.DUE)
+    assert (zendesk_due, clickup_due) != (None, None), "the person's due date reached the others"
+    assert disagreements(world.store, world.adapters, world.policy) == []

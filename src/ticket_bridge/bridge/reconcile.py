@@ -20,7 +20,7 @@ from typing import Any
 from ticket_bridge.bridge import lifecycle
 from ticket_bridge.bridge.adapter import Adapter, Draft, Mirror, NativeComment, NativeTicket
 from ticket_bridge.bridge.comments import digest, mirror_visibility
-from ticket_bridge.bridge.errors import NotFound, ParkLink
+from ticket_bridge.bridge.errors import Conflict, NotFound, ParkLink
 from ticket_bridge.bridge.events import (
     CommentEdited,
     CommentMirrored,
@@ -431,7 +431,23 @@ class Reconciler:
             ]
             if after.id != native_id:
                 audits.append(_moved(tracker, native_id, after.id))
-            self.store.record_write(link.id, observed(tracker, after), audits)
+            # The read after the write may hold someone's edit of another field, made in between:
+            # only what we wrote becomes the base, so that edit still reads as a change, and the
+            # link is merged again at once.
+            raced = [
+                f
+                for f in self.policy.synced
+                if f not in patch
+                and f in snap.fields
+                and after.id == native_id
+                and after.fields.get(f) != snap.fields[f]
+            ]
+            ref = observed(tracker, after)
+            if raced:
+                ref = ref.model_copy(
+                    update={"base": {**ref.base, **{f.value: snap.fields[f] for f in raced}}}
+                )
+            self.store.record_write(link.id, ref, audits)
             snaps[tracker] = after
             for field in patch:
                 yield FieldPropagated(
@@ -442,6 +458,13 @@ class Reconciler:
                     old=olds[field],
                     new=after.fields.get(field),
                     reason=f"canonical {field.value} is {_json(getattr(canonical, field.value))}",
+                )
+            if raced:
+                raise Conflict(
+                    tracker,
+                    f"{', '.join(f.value for f in raced)} changed while {tracker}:{after.id} "
+                    "was written: merging again",
+                    ref=f"{tracker}:{after.id}",
                 )
 
     def _sync_comments(
