@@ -433,15 +433,16 @@ class Reconciler:
                 audits.append(_moved(tracker, native_id, after.id))
             # The read after the write may hold someone's edit of another field, made in between:
             # only what we wrote becomes the base, so that edit still reads as a change, and the
-            # link is merged again at once.
-            raced = [
-                f
-                for f in self.policy.synced
-                if f not in patch
-                and f in snap.fields
-                and after.id == native_id
-                and after.fields.get(f) != snap.fields[f]
-            ]
+            # link is merged again at once. A follow-up (another id) is a new ticket: nothing raced.
+            raced = (
+                [
+                    f
+                    for f in self.policy.synced
+                    if f not in patch and f in snap.fields and after.fields.get(f) != snap.fields[f]
+                ]
+                if after.id == native_id
+                else []
+            )
             ref = observed(tracker, after)
             if raced:
                 ref = ref.model_copy(

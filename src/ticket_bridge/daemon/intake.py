@@ -23,7 +23,7 @@ Waiting = tuple[Sequence[Hint], "asyncio.Future[int]"]
 
 
 class Intake:
-    """Created inside the server's event loop; ``store`` answers the whole batch at once."""
+    """Used from one event loop (the server's): its futures and its committing task live there."""
 
     def __init__(self, store: Store, batch: int = BATCH) -> None:
         self.store = store

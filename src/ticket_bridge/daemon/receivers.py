@@ -55,13 +55,11 @@ def receivers(
     echo (only the bridge's own writes), is answered "seen" and not stored: nothing to read."""
     app = FastAPI(title="ticket-bridge", docs_url=None, redoc_url=None)
 
-    intakes: list[Intake] = []  # made in the server's event loop, on the first delivery
+    intake = Intake(store)
 
     async def enqueue(hints: list[Hint]) -> tuple[int, int, int]:
         news = [h for h in hints if not (h.echo or seen(h))]
-        if not intakes:
-            intakes.append(Intake(store))
-        fresh = await intakes[0].store_hints(news)
+        fresh = await intake.store_hints(news)
         return fresh, len(news) - fresh, len(hints) - len(news)
 
     async def deliver(tracker: str, request: Request) -> JSONResponse:

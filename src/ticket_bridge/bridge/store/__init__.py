@@ -1077,21 +1077,15 @@ class Store:
             stored = conn.execute(statement, list(rows.values())).all()
         return {(row.tracker, row.delivery_id) for row in stored}
 
-    def pending(self, limit: int = 1000, skip: Collection[tuple[str, str]] = ()) -> list[InboxItem]:
-        """The oldest unsettled deliveries, leaving out those about the tickets in ``skip``
-        (tracker, ticket id): a ticket that must wait cannot crowd the others out of ``limit``."""
-        query = sa.select(t.inbox).where(t.inbox.c.done_at.is_(None))
-        if skip:
-            query = query.where(
-                ~sa.or_(
-                    *(
-                        sa.and_(t.inbox.c.tracker == tracker, t.inbox.c.ticket_id == ticket)
-                        for tracker, ticket in skip
-                    )
-                )
-            )
+    def pending(self, limit: int = 1000) -> list[InboxItem]:
+        """The oldest unsettled deliveries (claims use ``claimable``)."""
         with self._read("read inbox") as conn:
-            rows = conn.execute(query.order_by(t.inbox.c.id).limit(limit)).all()
+            rows = conn.execute(
+                sa.select(t.inbox)
+                .where(t.inbox.c.done_at.is_(None))
+                .order_by(t.inbox.c.id)
+                .limit(limit)
+            ).all()
         return [InboxItem.model_validate(r._mapping) for r in rows]
 
     def claimable(
