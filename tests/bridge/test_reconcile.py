@@ -359,11 +359,11 @@ def test_an_edit_between_read_and_write_is_merged_again_not_overwritten(
     real_update = adapter.update
     raced: list[str] = []
 
-    def racing_update(ticket_id, patch, *, since=None):
+    def racing_update(ticket_id, patch, *, seen=None):
         if not raced:
             raced.append(ticket_id)
             world.jira.edit(jira.id, status="In Progress")  # an engineer, a moment earlier
-        return real_update(ticket_id, patch, since=since)
+        return real_update(ticket_id, patch, seen=seen)
 
     monkeypatch.setattr(adapter, "update", racing_update)
     world.zendesk.edit(ticket, priority="low")

@@ -130,12 +130,12 @@ class Traced(MemoryAdapter):
         )
 
     def update(
-        self, ticket_id: str, patch: Mapping[Field, Json], *, since: dt.datetime | None = None
+        self, ticket_id: str, patch: Mapping[Field, Json], *, seen: NativeTicket | None = None
     ) -> NativeTicket:
         return self._call(
             "update",
             self._on(ticket_id),
-            lambda: super(Traced, self).update(ticket_id, patch, since=since),
+            lambda: super(Traced, self).update(ticket_id, patch, seen=seen),
         )
 
     def comments(self, ticket_id: str) -> Sequence[NativeComment]:

@@ -7,7 +7,6 @@ ref's base, never canonical with canonical.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Protocol
@@ -178,14 +177,15 @@ class Adapter(Protocol):
         """Create a ticket, or return the one that already carries ``draft.correlation_key``."""
 
     def update(
-        self, ticket_id: str, patch: Mapping[Field, Json], *, since: dt.datetime | None = None
+        self, ticket_id: str, patch: Mapping[Field, Json], *, seen: NativeTicket | None = None
     ) -> NativeTicket:
         """Write native values and return the ticket as it stands after the write.
 
-        ``since`` is the updated stamp the patch was computed from: a tracker that can guard
-        against a concurrent edit raises ``Conflict`` when the ticket moved on since. The
-        returned ticket may have another id (a Zendesk follow-up of a closed ticket): the link
-        moves to it.
+        ``seen`` is the ticket as read when the patch was computed: the adapter raises
+        ``Conflict`` when the ticket moved on since (by a conditional write where the tracker
+        has one, else by a read just before writing), and may spare reads with what it holds.
+        The returned ticket may have another id (a Zendesk follow-up of a closed ticket): the
+        link moves to it.
         """
 
     def comments(self, ticket_id: str) -> Sequence[NativeComment]:

@@ -408,7 +408,7 @@ class Reconciler:
             if not patch:
                 continue
             native_id = snap.id
-            after = self.retry(partial(adapter.update, native_id, patch, since=snap.updated_at))
+            after = self.retry(partial(adapter.update, native_id, patch, seen=snap))
             for field, sent in patch.items():
                 landed = translation.to_canonical(
                     field, after.fields.get(field), getattr(canonical, field.value)

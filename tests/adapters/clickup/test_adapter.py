@@ -162,12 +162,29 @@ def test_a_date_set_by_a_member_far_east_reads_as_their_date(
     assert t.to_native(Field.DUE, Due.on(dt.date(2026, 7, 1)), native) == native
 
 
-def test_update_refuses_a_stale_since(fake: FakeClickUp, adapter: ClickUpAdapter) -> None:
+def test_update_refuses_a_task_changed_since_it_was_seen(
+    fake: FakeClickUp, adapter: ClickUpAdapter
+) -> None:
     task = fake.open_task("x")
     seen = adapter.read(task)
     fake.edit_task(task, name="changed meanwhile")
     with pytest.raises(Conflict):
-        adapter.update(task, {Field.TITLE: "mine"}, since=seen.updated_at)
+        adapter.update(task, {Field.TITLE: "mine"}, seen=seen)
+
+
+@pytest.mark.parametrize(("markdown", "requests"), [(True, 2), (False, 3)])
+def test_the_puts_answer_is_the_read_after_it_when_it_holds_the_markdown(
+    fake: FakeClickUp, adapter: ClickUpAdapter, markdown: bool, requests: int
+) -> None:
+    """Without ``markdown_description`` the answer's plain description would read as an edit."""
+    fake.put_answers_markdown = markdown
+    task = fake.open_task("x", description="**bold** words")
+    seen = adapter.read(task)
+    before = fake.requests
+    after = adapter.update(task, {Field.TITLE: "mine"}, seen=seen)
+    assert fake.requests - before == requests
+    assert after == adapter.read(task)
+    assert after.fields[Field.DESCRIPTION] == "**bold** words"
 
 
 def test_comments_page_past_25_oldest_first_with_internal_prefix(

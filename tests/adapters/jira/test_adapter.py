@@ -144,6 +144,60 @@ def test_the_target_two_transitions_away_is_reached_filling_the_resolution(
     assert fake.issues[issue].status == "To Do"
 
 
+def test_kept_transition_offers_spare_the_gets_and_a_refused_one_is_asked_again(
+    adapter: JiraAdapter, fake: FakeJira
+) -> None:
+    first, second, third = (fake.open_issue(n) for n in ("first", "second", "third"))
+    adapter.update(first, {Field.STATUS: "Done"})
+    before = len(fake.requests)
+    adapter.update(second, {Field.STATUS: "Done"})
+    sent = fake.requests[before:]
+    assert not [r for r in sent if r.startswith("GET") and r.endswith("/transitions")]
+    assert len([r for r in sent if r.startswith("POST") and r.endswith("/transitions")]) == 2
+    assert fake.issues[second].status == "Done"
+
+    # An admin replaces the way out of "To Do": the kept "11" is refused, the new one taken.
+    workflow = fake.projects["SUP"].workflow
+    fake.projects["SUP"].workflow = Workflow(
+        name=workflow.name,
+        statuses=workflow.statuses,
+        transitions=(
+            Transition("12", "Begin", "In Progress", ("To Do",)),
+            *(t for t in workflow.transitions if t.id != "11"),
+        ),
+        initial=workflow.initial,
+    )
+    adapter.update(third, {Field.STATUS: "Done"})
+    assert fake.issues[third].status == "Done"
+    assert [
+        i["toString"]
+        for c in fake.issues[third].changelog
+        for i in c["items"]
+        if i["field"] == "status"
+    ] == ["In Progress", "Done"]
+
+
+def test_an_edit_takes_the_issue_jira_answers_with_as_the_read_after_it(
+    adapter: JiraAdapter, fake: FakeJira
+) -> None:
+    issue = fake.open_issue("answered")
+    seen = adapter.read(issue)
+    before = len(fake.requests)
+    after = adapter.update(issue, {Field.TITLE: "ours", Field.PRIORITY: "High"}, seen=seen)
+    assert [r.split()[0] for r in fake.requests[before:]] == ["GET", "PUT"]
+    assert after == adapter.read(issue).model_copy(update={"correlation_key": None})
+
+
+def test_an_edit_answered_with_only_the_edited_fields_is_read_again(
+    adapter: JiraAdapter, fake: FakeJira
+) -> None:
+    fake.returned_fields = "edited"
+    issue = fake.open_issue("partly answered")
+    after = adapter.update(issue, {Field.TITLE: "ours"}, seen=adapter.read(issue))
+    assert fake.requests[-1] == f"GET /rest/api/3/issue/{issue}"
+    assert after.fields[Field.TITLE] == "ours" and after.fields[Field.STATUS] == "To Do"
+
+
 def test_a_required_field_without_a_default_parks_naming_it(
     make_adapter: MakeAdapter, fake: FakeJira
 ) -> None:
@@ -267,16 +321,16 @@ def test_create_writes_every_field_and_the_property(
     assert created.kind == "Bug"
 
 
-def test_update_since_a_stale_stamp_is_a_conflict(adapter: JiraAdapter, fake: FakeJira) -> None:
+def test_update_of_a_ticket_changed_since_it_was_seen_is_a_conflict(
+    adapter: JiraAdapter, fake: FakeJira
+) -> None:
     issue = fake.open_issue("race")
-    seen = adapter.read(issue).updated_at
+    seen = adapter.read(issue)
     fake.edit(issue, summary="moved on")
     with pytest.raises(Conflict):
-        adapter.update(issue, {Field.TITLE: "ours"}, since=seen)
+        adapter.update(issue, {Field.TITLE: "ours"}, seen=seen)
     assert (
-        adapter.update(issue, {Field.TITLE: "ours"}, since=adapter.read(issue).updated_at).fields[
-            Field.TITLE
-        ]
+        adapter.update(issue, {Field.TITLE: "ours"}, seen=adapter.read(issue)).fields[Field.TITLE]
         == "ours"
     )
 
@@ -405,7 +459,7 @@ def test_a_delivery_carries_the_stamp_the_bridge_read_after_its_write(
     """The echo of the bridge's own write names the version the write gave back, to the
     millisecond, so it needs no read; a person's edit after it names a newer one."""
     issue = fake.open_issue("echo")
-    after = adapter.update(issue, {Field.TITLE: "ours"}, since=adapter.read(issue).updated_at)
+    after = adapter.update(issue, {Field.TITLE: "ours"}, seen=adapter.read(issue))
     [echo] = adapter.parse_webhook(*fake.delivery(issue))
     assert echo.stamp == after.updated_at and after.updated_at.microsecond
     fake.edit(issue, summary="theirs")

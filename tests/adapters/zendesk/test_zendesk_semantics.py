@@ -22,7 +22,7 @@ def test_a_reopen_of_a_closed_ticket_becomes_one_follow_up(zendesk: ZendeskHarne
     closed = zendesk.adapter.read(created.id)
     assert closed.fields[Field.STATUS] == "closed"
 
-    after = zendesk.adapter.update(created.id, {Field.STATUS: "open"}, since=closed.updated_at)
+    after = zendesk.adapter.update(created.id, {Field.STATUS: "open"}, seen=closed)
 
     assert after.id != created.id
     assert after.fields[Field.STATUS] == "open"
@@ -77,10 +77,10 @@ def test_a_stale_updated_stamp_is_a_conflict(zendesk: ZendeskHarness) -> None:
     zendesk.fake.edit(int(ticket_id), priority="low")
     zendesk.clock.advance(5)
     with pytest.raises(Conflict, match="409"):
-        zendesk.adapter.update(ticket_id, {Field.PRIORITY: "urgent"}, since=seen.updated_at)
+        zendesk.adapter.update(ticket_id, {Field.PRIORITY: "urgent"}, seen=seen)
     assert zendesk.fake.tickets[int(ticket_id)]["priority"] == "low"
     fresh = zendesk.adapter.read(ticket_id)
-    after = zendesk.adapter.update(ticket_id, {Field.PRIORITY: "urgent"}, since=fresh.updated_at)
+    after = zendesk.adapter.update(ticket_id, {Field.PRIORITY: "urgent"}, seen=fresh)
     assert after.fields[Field.PRIORITY] == "urgent"
 
 
@@ -154,6 +154,10 @@ def test_due_dates_on_tasks_use_due_at_and_others_park_without_a_field(
     task = zendesk.fake.open_ticket("Task", type="task")
     after = zendesk.adapter.update(str(task), {Field.DUE: "2026-11-20T11:00:00Z"})
     assert after.fields[Field.DUE] == "2026-11-20T11:00:00Z"
+    before = len(zendesk.fake.requests)  # the type is the one the bridge saw: no read for it
+    again = zendesk.adapter.update(str(task), {Field.DUE: "2026-11-21T11:00:00Z"}, seen=after)
+    assert zendesk.fake.requests[before:] == [f"PUT /api/v2/tickets/{task}"]
+    assert again.fields[Field.DUE] == "2026-11-21T11:00:00Z"
     incident = zendesk.open_ticket("Incident")
     assert Field.DUE not in zendesk.adapter.read(incident).fields
     with pytest.raises(ParkLink, match="due_field_id"):

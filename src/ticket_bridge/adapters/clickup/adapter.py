@@ -679,20 +679,24 @@ class ClickUpAdapter:
         return self.read(created.id)
 
     def update(
-        self, ticket_id: str, patch: Mapping[Field, Json], *, since: dt.datetime | None = None
+        self, ticket_id: str, patch: Mapping[Field, Json], *, seen: NativeTicket | None = None
     ) -> NativeTicket:
-        """ClickUp has no conditional write: ``since`` is checked against a read just before."""
+        """ClickUp has no conditional write: ``seen`` is checked against a read just before.
+        The PUT answers with the task, which is the read after it when it holds the markdown."""
         self._statuses()
         before = self.client.task(ticket_id)
-        if since is not None and _at(before.date_updated) != since:
+        if seen is not None and _at(before.date_updated) != seen.updated_at:
             raise Conflict(
                 self.name,
-                f"changed at {_at(before.date_updated).isoformat()} after {since.isoformat()}",
+                f"changed at {_at(before.date_updated).isoformat()} "
+                f"after {seen.updated_at.isoformat()}",
                 ref=f"{self.name}:{ticket_id}",
             )
         body = self._body(patch, before)
         if body:
-            self.client.update_task(ticket_id, body)
+            after = self.client.update_task(ticket_id, body)
+            if after is not None:
+                return self._native(after)
         return self.read(ticket_id)
 
     # -- comments --------------------------------------------------------------------------

@@ -194,9 +194,15 @@ class ClickUpClient:
         raw = self.call("GET", path, params={"include_markdown_description": "true"}, ref=ref)
         return self._read(Task, raw, f"GET {path}", ref)
 
-    def update_task(self, task_id: str, body: Mapping[str, Any]) -> None:
+    def update_task(self, task_id: str, body: Mapping[str, Any]) -> Task | None:
+        """The task as the PUT left it, when the answer carries ``markdown_description`` (as the
+        vendor's UpdateTaskresponse does); None when it does not, and only a read can tell."""
         path = f"/v2/task/{quote(task_id, safe='')}"
-        self.call("PUT", path, body=body, ref=self.ref(task_id))
+        ref = self.ref(task_id)
+        raw = self.call("PUT", path, body=body, ref=ref)
+        if not isinstance(raw, dict) or "markdown_description" not in raw:
+            return None
+        return self._read(Task, raw, f"PUT {path}", ref)
 
     def create_task(self, list_id: str, body: Mapping[str, Any]) -> Task:
         path = f"/v2/list/{quote(list_id, safe='')}/task"

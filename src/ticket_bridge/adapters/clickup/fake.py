@@ -29,6 +29,7 @@ import itertools
 import json
 import math
 import queue
+import re
 import secrets
 import threading
 import time
@@ -65,6 +66,7 @@ SEED000_STATUSES = (
 )
 """Seed 000's support List, as ClickUp's API spells status names: lower case."""
 COMMENTS_PAGE = 25
+MARKS = re.compile(r"[*_`#>~]+")
 TASKS_PAGE = 100
 WINDOW = 60.0
 WEBHOOK_EVENTS = frozenset(
@@ -256,6 +258,12 @@ class FakeWebhook:
         }
 
 
+def _plain(markdown: str) -> str:
+    """The description as ClickUp shows it without ``include_markdown_description``: the text
+    with its markdown marks dropped."""
+    return MARKS.sub("", markdown)
+
+
 class FakeClickUp:
     """A stateful ClickUp Workspace; thread-safe; ``clock`` gives unix seconds."""
 
@@ -281,6 +289,9 @@ class FakeClickUp:
         self.team_name = "Acme Support"
         self.requests = 0
         self.rejected = 0
+        self.put_answers_markdown = True
+        """Whether a task's PUT answers with ``markdown_description``, as the vendor's
+        UpdateTaskresponse example does (the GET needs ``include_markdown_description``)."""
         self._lock = threading.RLock()
         self._members: dict[int, FakeMember] = {}
         self._spaces: dict[str, str] = {}
@@ -748,8 +759,8 @@ class FakeClickUp:
             "custom_id": None,
             "custom_item_id": None,
             "name": task.name,
-            "text_content": task.description,
-            "description": task.description,
+            "text_content": _plain(task.description),
+            "description": _plain(task.description),
             "status": task.status.json(),
             "orderindex": "1.00000000000000000000000000000000",
             "date_created": str(task.date_created),
@@ -965,7 +976,7 @@ class FakeClickUp:
     def _put_task(self, request: Request, body: Any) -> Any:
         task = self._task(request.path_params["task_id"])
         self._update(task, self._object(body), self._caller(request))
-        return self._task_json(task, markdown=False)
+        return self._task_json(task, markdown=self.put_answers_markdown)
 
     def _post_task(self, request: Request, body: Any) -> Any:
         task = self._create(

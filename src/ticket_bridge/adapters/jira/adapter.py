@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from collections import deque
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
@@ -54,6 +55,7 @@ FIELDS = (
 BACKLOG_FIELDS = (*FIELDS.split(","), "created")
 SERVICE_DESK_INTERNAL = "sd.public.comment"
 RECONCILE_LIMIT = 50
+OFFERS_KEPT = 300.0
 WEBHOOKS = "/rest/webhooks/1.0/"
 WEBHOOK_EVENTS = ("jira:issue_created", "jira:issue_updated", "comment_created", "comment_updated")
 Graph = dict[str, set[str]]
@@ -152,6 +154,7 @@ class JiraAdapter:
         self._projects: dict[str, str] = {}
         self._known: dict[tuple[str, str], Graph] = {}
         self._explored: dict[tuple[str, str], set[str]] = {}
+        self._offered: dict[tuple[tuple[str, str], str], tuple[float, list[TransitionOffer]]] = {}
         self._counts: dict[str, int | None] = {}
 
     @property
@@ -447,28 +450,53 @@ class JiraAdapter:
         return self.read(issue_id)
 
     def update(
-        self, ticket_id: str, patch: Mapping[Field, Json], *, since: dt.datetime | None = None
+        self, ticket_id: str, patch: Mapping[Field, Json], *, seen: NativeTicket | None = None
     ) -> NativeTicket:
-        """Jira has no conditional write: ``since`` is checked by a read just before writing,
-        and a status change starts from what that read found."""
+        """Jira has no conditional write: ``seen`` is checked by a read just before writing,
+        and a status change starts from what that read found.
+
+        An edit asks for the issue back (``returnIssue``), which is the read after it when it
+        holds every field the bridge reads; a transition answers 204, so a move ends in a read.
+        """
         ref = self._ref(ticket_id)
         raw: dict[str, Any] | None = None
-        if since is not None:
+        if seen is not None:
             raw = self.client.issue(ticket_id, FIELDS, self.config.property_key)
             current = self._native(raw)
-            if current.updated_at != since:
+            if current.updated_at != seen.updated_at:
                 raise Conflict(
                     self.name,
-                    f"updated at {current.updated_at.isoformat()}, not {since.isoformat()}",
+                    f"updated at {current.updated_at.isoformat()}, "
+                    f"not {seen.updated_at.isoformat()}",
                     ref=ref,
                 )
         fields = self._field_values({f: v for f, v in patch.items() if f is not Field.STATUS}, ref)
-        if fields:
-            self.client.request("PUT", f"issue/{ticket_id}", body={"fields": fields}, ref=ref)
         status = patch.get(Field.STATUS)
+        moving = isinstance(status, str) and bool(status)
+        after: NativeTicket | None = None
+        if fields:
+            answer = self.client.request(
+                "PUT",
+                f"issue/{ticket_id}",
+                params=None if moving else {"returnIssue": "true"},
+                body={"fields": fields},
+                ref=ref,
+            )
+            after = None if moving else self._returned(answer, seen)
         if isinstance(status, str) and status:
             self._move(ticket_id, status, raw)
-        return self.read(ticket_id)
+        return after or self.read(ticket_id)
+
+    def _returned(self, answer: Any, seen: NativeTicket | None) -> NativeTicket | None:
+        """The issue an edit answered with, when it has every field a read asks for (its
+        properties are not returned: the correlation key is the one ``seen`` had)."""
+        fields = answer.get("fields") if isinstance(answer, dict) else None
+        if not isinstance(fields, dict) or any(f not in fields for f in FIELDS.split(",")):
+            return None
+        native = self._native(answer)
+        if seen is not None and native.correlation_key is None:
+            native = native.model_copy(update={"correlation_key": seen.correlation_key})
+        return native
 
     # -- workflow --------------------------------------------------------------------------
 
@@ -505,7 +533,7 @@ class JiraAdapter:
         for _ in range(4 * (len(graph) + len(equivalent)) + 8):
             if status == target:
                 return
-            offered = offers(self.client.transitions(issue_id))
+            offered, kept = self._offers(issue_id, where, status)
             graph[status] = {o.to.name for o in offered}
             explored.add(status)
             path = plan(graph, status, {target})
@@ -518,10 +546,30 @@ class JiraAdapter:
             if path is None:
                 raise ParkLink(self._unreachable(ref, where, origin, target, status, walked, graph))
             step = next(o for o in offered if o.to.name == path[1])
-            self.client.transition(issue_id, step.id, self._screen(ref, where, step, status))
+            screen = self._screen(ref, where, step, status)
+            if self.client.transition(issue_id, step.id, screen, allow=(400,) if kept else ()):
+                self._offered.pop((where, status), None)
+                continue  # a kept offer this issue does not have: ask Jira for its offers
             status = path[1]
             walked.append(status)
         raise ParkLink(self._unreachable(ref, where, origin, target, status, walked, graph))
+
+    def _offers(
+        self, issue_id: str, where: tuple[str, str], status: str
+    ) -> tuple[list[TransitionOffer], bool]:
+        """The transitions out of ``status`` in this workflow, and whether they were kept.
+
+        Offers are kept for ``OFFERS_KEPT`` seconds, sparing a GET before each POST. A kept
+        offer cannot send the issue anywhere unplanned (a transition has one destination);
+        one this issue lacks is refused, dropped, and the issue's own offers asked for.
+        """
+        kept = self._offered.get((where, status))
+        now = time.monotonic()
+        if kept is not None and now - kept[0] < OFFERS_KEPT:
+            return kept[1], True
+        offered = offers(self.client.transitions(issue_id))
+        self._offered[(where, status)] = (now, offered)
+        return offered, False
 
     def _screen(
         self, ref: str, where: tuple[str, str], offer: TransitionOffer, status: str

@@ -282,9 +282,21 @@ class JiraClient:
         )
         return found
 
-    def transition(self, issue_id: str, transition_id: str, fields: dict[str, Any]) -> None:
+    def transition(
+        self,
+        issue_id: str,
+        transition_id: str,
+        fields: dict[str, Any],
+        *,
+        allow: Collection[int] = (),
+    ) -> Refusal | None:
         """On the session: ``JIRA.transition_issue`` sends the id as a number, the spec a string."""
         body = {"transition": {"id": transition_id}, "fields": fields}
-        self.request(
-            "POST", f"issue/{issue_id}/transitions", body=body, ref=f"{self.tracker}:{issue_id}"
+        answer = self.request(
+            "POST",
+            f"issue/{issue_id}/transitions",
+            body=body,
+            ref=f"{self.tracker}:{issue_id}",
+            allow=allow,
         )
+        return answer if isinstance(answer, Refusal) else None

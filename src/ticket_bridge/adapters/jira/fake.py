@@ -30,7 +30,7 @@ import threading
 import uuid
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import requests
@@ -251,6 +251,9 @@ class FakeJira:
         """The most issues one search page holds whatever ``maxResults`` asks (Jira caps it)."""
         self.admin = True
         """Whether the API user administers Jira: workflows and admin webhooks answer 403 if not."""
+        self.returned_fields: Literal["all", "edited"] = "all"
+        """What an edit with ``returnIssue`` answers with: the spec says both "the issue with
+        fields edited in this request" and "the same format as in the Get issue API"."""
         self._webhook_ids = itertools.count(1)
         self._outbox: queue.Queue[tuple[Subscription, dict[str, str], bytes] | None] = queue.Queue()
         self._sender: threading.Thread | None = None
@@ -1024,6 +1027,9 @@ class FakeJira:
                 raise JiraFault(400, [], errors)
             # As Jira: "issue transition is not supported and is ignored here".
             self._change(issue, values, self.me.account_id)
+            if request.query_params.get("returnIssue") == "true":
+                edited = set(body.get("fields") or {}) if self.returned_fields == "edited" else None
+                return JSONResponse(self._issue_json(issue, edited, set()))
         return Response(status_code=204)
 
     def _transition_json(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
 
 from ticket_bridge.adapters.memory import webhooks
@@ -127,8 +126,9 @@ class MemoryAdapter:
         return self._native(created)
 
     def update(
-        self, ticket_id: str, patch: Mapping[Field, Json], *, since: dt.datetime | None = None
+        self, ticket_id: str, patch: Mapping[Field, Json], *, seen: NativeTicket | None = None
     ) -> NativeTicket:
+        since = None if seen is None else seen.updated_at
         return self._native(self.tracker.api_update(ticket_id, dict(patch), since=since))
 
     def _comment(self, stored: StoredComment) -> NativeComment:

@@ -450,15 +450,20 @@ class ZendeskAdapter:
         return self._native(self.client.create(body).ticket)
 
     def update(
-        self, ticket_id: str, patch: Mapping[Field, Json], *, since: dt.datetime | None = None
+        self, ticket_id: str, patch: Mapping[Field, Json], *, seen: NativeTicket | None = None
     ) -> NativeTicket:
+        """A safe update guards ``seen``; a due date needs the ticket's type, which ``seen`` has
+        (a type changed since fails the guard)."""
         ref = f"{self.name}:{ticket_id}"
         kind: str | None = None
         if Field.DUE in patch:
-            kind = self.client.ticket(ticket_id).type
+            if seen is not None:
+                kind = seen.kind if isinstance(seen.kind, str) else None
+            else:
+                kind = self.client.ticket(ticket_id).type
         body: dict[str, Any] = self._writes(patch, kind=kind, ref=ref)
-        if since is not None:
-            body |= {"safe_update": True, "updated_stamp": zendesk_stamp(since)}
+        if seen is not None:
+            body |= {"safe_update": True, "updated_stamp": zendesk_stamp(seen.updated_at)}
         try:
             result = self.client.update(ticket_id, body)
         except ClosedTicket:
