@@ -234,6 +234,31 @@ def test_a_sweep_over_settled_links_reads_their_tickets_and_writes_nothing(world
         assert {op: n for op, n in extra.items() if n} == {"read": 3, "comments": 3}, name
 
 
+def test_a_delivery_about_a_new_comment_reads_each_ticket_and_its_comments_once(
+    world: World,
+) -> None:
+    """The check for an echo reads the comments the reconcile then needs: not read twice."""
+    ticket = world.zendesk.open_ticket("Broken", kind="incident", status="new")
+    world.settle()
+    world.zendesk.comment(ticket, CUSTOMER, "Still broken", public=True)
+    before = {name: dict(t.calls) for name, t in world.trackers.items()}
+    world.store.enqueue("zendesk", "d-1", ticket)
+    list(world.engine.drain_inbox())
+    extra = {
+        name: {
+            op: n - before[name].get(op, 0)
+            for op, n in t.calls.items()
+            if n > before[name].get(op, 0)
+        }
+        for name, t in world.trackers.items()
+    }
+    assert extra == {
+        "zendesk": {"read": 1, "comments": 1},
+        "jira": {"read": 1, "comments": 1, "add_comment": 1},
+        "clickup": {"read": 1, "comments": 1, "add_comment": 1},
+    }
+
+
 def test_a_sweep_brings_a_change_no_hint_announced(world: World) -> None:
     ticket = world.zendesk.open_ticket("Broken", kind="incident", status="new")
     world.settle()

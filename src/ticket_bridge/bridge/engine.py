@@ -21,7 +21,7 @@ from functools import partial
 from typing import cast
 
 from ticket_bridge.bridge import lifecycle
-from ticket_bridge.bridge.adapter import Adapter, Hint, Mirror, NativeTicket
+from ticket_bridge.bridge.adapter import Adapter, Hint, Mirror
 from ticket_bridge.bridge.calls import Calls
 from ticket_bridge.bridge.errors import (
     Busy,
@@ -50,7 +50,7 @@ from ticket_bridge.bridge.events import (
 from ticket_bridge.bridge.lifecycle import LifecyclePolicies
 from ticket_bridge.bridge.model import Comment, Person, Ref, Visibility
 from ticket_bridge.bridge.policy import SyncPolicy
-from ticket_bridge.bridge.reconcile import CommentState, Reconciler, observed
+from ticket_bridge.bridge.reconcile import CommentState, Fresh, Reconciler, observed
 from ticket_bridge.bridge.retry import CallRetry, honouring_retry_after
 from ticket_bridge.bridge.sightings import Sightings
 from ticket_bridge.bridge.slots import Slots
@@ -176,17 +176,17 @@ class Engine:
             return
         link_id = link.id
         try:
-            seen: dict[str, NativeTicket] = {}
+            fresh = Fresh()
             triggers = [t for t in triggers if t in link.refs]
             state = self.reconciler.settled(link) if triggers and not link.failures else None
-            if state is not None and self._echoes(link, triggers, state, seen):
+            if state is not None and self._echoes(link, triggers, state, fresh):
                 return
             current: LinkRecord | None = link
             for attempt in range(1, CONFLICT_REMERGES + 1):
                 if current is None or current.state != "active":
                     return
                 try:
-                    yield from self.reconciler.reconcile(current, seen if attempt == 1 else None)
+                    yield from self.reconciler.reconcile(current, fresh if attempt == 1 else None)
                     break
                 except Conflict:
                     if attempt == CONFLICT_REMERGES:
@@ -211,9 +211,9 @@ class Engine:
         link: LinkRecord,
         triggers: Sequence[str],
         state: CommentState,
-        seen: dict[str, NativeTicket],
+        fresh: Fresh,
     ) -> bool:
-        """Whether every trigger's ticket holds only what the link knows; ``seen`` gets what
+        """Whether every trigger's ticket holds only what the link knows; ``fresh`` gets what
         was read, up to the first that differs."""
         for tracker in triggers:
             ref = link.refs[tracker]
@@ -224,8 +224,8 @@ class Engine:
                     f"{tracker}:{ref.native_id} no longer exists (deleted or moved); "
                     f"unlink it or link the ticket that replaced it"
                 ) from exc
-            seen[tracker] = native
-            if not self.reconciler.echo(link, tracker, native, state):
+            fresh.tickets[tracker] = native
+            if not self.reconciler.echo(link, tracker, native, state, fresh):
                 return False
         return True
 
@@ -667,6 +667,6 @@ class Engine:
             return False
         state = self.reconciler.settled(link, stored)
         try:
-            return state is not None and self._echoes(link, tuple(link.refs), state, {})
+            return state is not None and self._echoes(link, tuple(link.refs), state, Fresh())
         except (ParkLink, TrackerError):
             return False  # the full reconcile meets it again and decides what it means

@@ -11,6 +11,7 @@ DESIGN.md "Reconcile, per link". The invariants it keeps:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -61,6 +62,14 @@ class CommentState:
 
     known: dict[tuple[str, str], CommentRefRecord]
     comments: list[Comment]
+
+
+@dataclass
+class Fresh:
+    """What the caller has just read of a link's tickets: a reconcile reads none of it again."""
+
+    tickets: dict[str, NativeTicket] = dataclasses.field(default_factory=dict)
+    comments: dict[str, Sequence[NativeComment]] = dataclasses.field(default_factory=dict)
 
 
 class Reconciler:
@@ -218,12 +227,17 @@ class Reconciler:
         return state
 
     def echo(
-        self, link: LinkRecord, tracker: str, native: NativeTicket, state: CommentState
+        self,
+        link: LinkRecord,
+        tracker: str,
+        native: NativeTicket,
+        state: CommentState,
+        fresh: Fresh,
     ) -> bool:
         """Whether ``native`` holds exactly its base and only comments the link knows unedited:
         the hint was our own write coming back (or a change to something not synced).
 
-        Costs one request (the ticket's comments); the caller read the ticket.
+        Costs one request (the ticket's comments, kept in ``fresh``); the caller read the ticket.
         """
         ref = link.refs[tracker]
         for field in self.policy.synced:
@@ -233,6 +247,7 @@ class Reconciler:
             ):
                 return False
         items = self.retry(partial(self._adapter(tracker).comments, native.id))
+        fresh.comments[tracker] = items
         known = {
             r.native_id: (key, r)
             for (key, t), r in state.known.items()
@@ -250,18 +265,18 @@ class Reconciler:
 
     # -- the per-link reconcile ------------------------------------------------------------
 
-    def reconcile(
-        self, link: LinkRecord, seen: Mapping[str, NativeTicket] | None = None
-    ) -> Iterator[Event]:
+    def reconcile(self, link: LinkRecord, fresh: Fresh | None = None) -> Iterator[Event]:
         """One pass over a link as the store holds it now (the caller just loaded it).
 
-        ``seen`` holds tickets the caller has just read, so they are not read again.
+        ``fresh`` holds what the caller has just read, so it is not read again.
         """
+        fresh = fresh or Fresh()
         snaps: dict[str, NativeTicket] = {}
         for tracker, ref in link.refs.items():
             adapter = self._adapter(tracker)
-            if seen and tracker in seen and seen[tracker].id == ref.native_id:
-                snaps[tracker] = seen[tracker]
+            seen = fresh.tickets.get(tracker)
+            if seen is not None and seen.id == ref.native_id:
+                snaps[tracker] = seen
                 continue
             try:
                 snaps[tracker] = self.retry(partial(adapter.read, ref.native_id))
@@ -275,7 +290,7 @@ class Reconciler:
         yield from merge_events
         yield from self._create_counterparts(link, canonical, snaps)
         yield from self._write(link, canonical, snaps)
-        yield from self._sync_comments(link, snaps)
+        yield from self._sync_comments(link, snaps, fresh)
 
     def _merge(
         self, link: LinkRecord, snaps: Mapping[str, NativeTicket]
@@ -469,14 +484,16 @@ class Reconciler:
                 )
 
     def _sync_comments(
-        self, link: LinkRecord, snaps: Mapping[str, NativeTicket]
+        self, link: LinkRecord, snaps: Mapping[str, NativeTicket], fresh: Fresh
     ) -> Iterator[Event]:
         """Comments are an append-only set: learn new originals and edits, then bring every mirror."""
         stored, known = self.store.comment_record(link.id)
         comments = {c.id: c for c in stored}
         for tracker, snap in snaps.items():
             adapter = self._adapter(tracker)
-            items = self.retry(partial(adapter.comments, snap.id))
+            read = fresh.tickets.get(tracker)
+            kept = fresh.comments.get(tracker) if read is not None and read.id == snap.id else None
+            items = kept if kept is not None else self.retry(partial(adapter.comments, snap.id))
             self._learn(link, tracker, items, known, comments)
         tickets = {tracker: snap.id for tracker, snap in snaps.items()}
         for comment in sorted(comments.values(), key=lambda c: (c.created_at, c.id)):
