@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -293,3 +294,27 @@ def test_a_comment_learned_or_mapped_twice_keeps_the_first_record(store: Store) 
     store.map_comment(link.id, comment.id, "jira", "j2", "posted")
     assert [c.body for c in store.comments(link.id)] == ["hello"]
     assert store.comment_map(link.id)[(comment.id, "jira")].native_id == "j1"
+
+
+def test_a_processs_writers_queue_for_sqlite_instead_of_failing_on_its_lock(
+    tmp_path: Path,
+) -> None:
+    """Eight threads writing at once with a 10 ms busy timeout: none meets "database is
+    locked", because this process's writers wait their turn before asking SQLite."""
+    store = Store.open(f"sqlite:///{tmp_path / 'state.db'}", busy_timeout=0.01)
+    failures: list[Exception] = []
+
+    def write(worker: int) -> None:
+        try:
+            for n in range(40):
+                store.enqueue("zendesk", f"w{worker}-{n}", str(n))
+        except Exception as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert store.inbox_depth() == 8 * 40

@@ -10,8 +10,9 @@ import datetime as dt
 import json
 import os
 import sqlite3
+import threading
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -189,6 +190,12 @@ class Store:
         self.engine = engine
         self.url = url
         self.clock = clock
+        self._writing: AbstractContextManager[Any] = (
+            threading.RLock() if engine.dialect.name == "sqlite" else nullcontext()
+        )
+        """SQLite has one writer at a time, and a writer that finds it busy sleeps in steps of
+        up to 100 ms before it looks again: this process's writers queue here instead, each
+        going the moment the one before commits. Other processes still meet the busy timeout."""
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -310,7 +317,7 @@ class Store:
 
     @contextmanager
     def _tx(self, action: str) -> Iterator[Connection]:
-        with self._guard(action), self.engine.begin() as conn:
+        with self._guard(action), self._writing, self.engine.begin() as conn:
             yield conn
 
     @contextmanager
