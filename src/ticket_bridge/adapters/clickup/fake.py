@@ -716,12 +716,13 @@ class FakeClickUp:
     def _send(self) -> None:
         """Up to 5 tries per event, then the event is dropped for good and counted against
         the webhook's health, as ClickUp does; a 410 suspends it at once."""
+        session = requests.Session()  # one kept-alive connection per receiver
         while (job := self._outbox.get()) is not None:
             hook, headers, body = job
             delivered = gone = False
             for _ in range(TRIES):
                 try:
-                    answer = requests.post(hook.endpoint, data=body, headers=headers, timeout=7)
+                    answer = session.post(hook.endpoint, data=body, headers=headers, timeout=7)
                 except requests.RequestException:
                     continue
                 delivered = answer.status_code < 300
@@ -736,6 +737,7 @@ class FakeClickUp:
                 else:
                     hook.fail_count += 1
                     hook.status = "suspended" if hook.fail_count >= SUSPEND_AT else "failing"
+        session.close()
 
     # -- JSON as ClickUp gives it -------------------------------------------------------------
 

@@ -432,9 +432,11 @@ class FakeJira:
             self._sender = None
 
     def _send_loop(self) -> None:
+        session = requests.Session()  # one kept-alive connection per receiver, as a sender keeps
         while True:
             item = self._outbox.get()
             if item is None:
+                session.close()
                 return
             subscription, headers, body = item
             for attempt in range(3):
@@ -442,7 +444,7 @@ class FakeJira:
                 if attempt:
                     sent["X-Atlassian-Webhook-Retry"] = str(attempt)
                 try:
-                    answer = requests.post(subscription.url, data=body, headers=sent, timeout=10)
+                    answer = session.post(subscription.url, data=body, headers=sent, timeout=10)
                 except requests.RequestException:
                     continue
                 if answer.status_code not in (408, 409, 425, 429) and answer.status_code < 500:

@@ -551,20 +551,26 @@ class FakeZendesk:
         ]
 
     def _send_all(self) -> None:
+        """One kept-alive connection per receiver; a delivery whose connection failed is tried
+        once more on a new one, then dropped."""
+        session = requests.Session()
         while True:
             item = self._outbox.get()
             if item is None:
+                session.close()
                 return
             subscription, body = item
-            try:
-                requests.post(
-                    subscription.url,
-                    data=body,
-                    headers=self._signed(subscription, body),
-                    timeout=10,
-                )
-            except requests.RequestException:
-                continue
+            for _ in range(2):
+                try:
+                    session.post(
+                        subscription.url,
+                        data=body,
+                        headers=self._signed(subscription, body),
+                        timeout=10,
+                    )
+                    break
+                except requests.RequestException:
+                    continue
 
     # -- the account's state ---------------------------------------------------------------
 
