@@ -485,7 +485,7 @@ class JiraAdapter:
             after = None if moving else self._returned(answer, seen)
         if isinstance(status, str) and status:
             self._move(ticket_id, status, raw)
-        return after or self.read(ticket_id)
+        return after if after is not None else self.read(ticket_id)
 
     def _returned(self, answer: Any, seen: NativeTicket | None) -> NativeTicket | None:
         """The issue an edit answered with, when it has every field a read asks for (its
