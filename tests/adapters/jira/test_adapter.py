@@ -534,3 +534,17 @@ def test_the_webhooks_jira_sends_of_the_bridges_comments_are_echoes(
         echoes = [h.echo for _ in range(4) for h in adapter.parse_webhook(*inbox.next())]
         fake.stop()
     assert echoes == [False, True, True, False]
+
+
+def test_the_issue_to_project_memory_keeps_the_latest_issues_and_asks_for_others(
+    adapter: JiraAdapter, fake: FakeJira, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A daemon reads every issue in time: what it remembers per issue must stay bounded."""
+    monkeypatch.setattr("ticket_bridge.adapters.jira.adapter.PROJECTS_KEPT", 2)
+    issues = [fake.open_issue(f"issue {n}") for n in range(3)]
+    for issue in issues:
+        adapter.read(issue)
+    assert list(adapter._projects) == issues[1:]
+    before = len(fake.requests)
+    assert adapter._project(issues[0]) == "SUP"
+    assert fake.requests[before:] == [f"GET /rest/api/3/issue/{issues[0]}"]

@@ -114,6 +114,32 @@ def test_tickets_sharing_a_second_are_read_whole_through_the_export(
     assert any("/api/v2/search/export" in checked for checked in small.check.checked)
 
 
+def test_a_second_shared_by_many_tickets_is_handed_out_a_page_at_a_time(
+    small: ZendeskHarness,
+) -> None:
+    """Memory stays at a page however big an import was, and a cursor taken inside the second
+    resumes in another process: every ticket once."""
+    imported = [str(small.fake.open_ticket(f"Imported {n}")) for n in range(8)]
+    small.clock.advance(61)
+    after = small.open_ticket("After the import")
+    first = small.adapter.backlog(BacklogQuery(), None)
+    assert len(first.tickets) <= 3 and first.cursor is not None
+    fresh = ZendeskHarness(
+        small.served, small.fake, small.clock, backlog_page_size=3, webhook_url=NO_WEBHOOK
+    )
+    sizes = [len(first.tickets)]
+    handed = [t.id for t in first.tickets]
+    cursor: str | None = first.cursor
+    while cursor is not None:
+        page = fresh.adapter.backlog(BacklogQuery(), cursor)
+        sizes.append(len(page.tickets))
+        handed += [t.id for t in page.tickets]
+        cursor = page.cursor
+    assert max(sizes) <= 3
+    assert handed == [*imported, after]
+    fresh.finish()
+
+
 def test_an_export_cursor_that_expired_mid_second_starts_that_second_again(
     small: ZendeskHarness,
 ) -> None:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -56,6 +57,7 @@ BACKLOG_FIELDS = (*FIELDS.split(","), "created")
 SERVICE_DESK_INTERNAL = "sd.public.comment"
 RECONCILE_LIMIT = 50
 OFFERS_KEPT = 300.0
+PROJECTS_KEPT = 10_000
 WEBHOOKS = "/rest/webhooks/1.0/"
 WEBHOOK_EVENTS = ("jira:issue_created", "jira:issue_updated", "comment_created", "comment_updated")
 Graph = dict[str, set[str]]
@@ -151,7 +153,8 @@ class JiraAdapter:
         self._translation = translation(name, mapping, config.zone)
         self._accounts = {account: email for email, account in config.user_map.items()}
         self._created: dict[str, str] = {}
-        self._projects: dict[str, str] = {}
+        self._projects: OrderedDict[str, str] = OrderedDict()
+        self._projects_lock = threading.Lock()
         self._known: dict[tuple[str, str], Graph] = {}
         self._explored: dict[tuple[str, str], set[str]] = {}
         self._offered: dict[tuple[tuple[str, str], str], tuple[float, list[TransitionOffer]]] = {}
@@ -194,7 +197,7 @@ class JiraAdapter:
 
     def _native(self, raw: dict[str, Any]) -> NativeTicket:
         f = raw["fields"]
-        self._projects[raw["id"]] = f["project"]["key"]
+        self._note_project(raw["id"], f["project"]["key"])
         prop = (raw.get("properties") or {}).get(self.config.property_key)
         return NativeTicket(
             id=raw["id"],
@@ -657,10 +660,20 @@ class JiraAdapter:
                 return found
 
     def _project(self, ticket_id: str) -> str:
-        if ticket_id not in self._projects:
-            raw = self.client.issue(ticket_id, "project", "")
-            self._projects[ticket_id] = raw["fields"]["project"]["key"]
-        return self._projects[ticket_id]
+        known = self._projects.get(ticket_id)
+        if known is not None:
+            return known
+        key = str(self.client.issue(ticket_id, "project", "")["fields"]["project"]["key"])
+        self._note_project(ticket_id, key)
+        return key
+
+    def _note_project(self, issue_id: str, key: str) -> None:
+        """Issue -> project key, for the latest ``PROJECTS_KEPT`` issues (one GET for others)."""
+        with self._projects_lock:
+            self._projects[issue_id] = key
+            self._projects.move_to_end(issue_id)
+            while len(self._projects) > PROJECTS_KEPT:
+                self._projects.popitem(last=False)
 
     def _payload(self, ticket_id: str, mirror: Mirror) -> dict[str, Any]:
         text = comments.strip_marker(comments.render(mirror.comment))

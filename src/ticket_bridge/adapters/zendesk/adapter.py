@@ -28,9 +28,11 @@ Choices a Zendesk admin should know about:
   second (it may continue past the page) and the next page starts at that second; so the
   cursor never expires, never needs offset paging (the 1,000-result cap never applies), and
   a ticket created meanwhile sorts after it. When a whole page shares one second (an import),
-  that second is read completely through Export Search Results, whose order does not matter
-  then (Zendesk documents it as "ordered by created_at" and its own example cursor says
-  newest first) and whose one-hour cursor never outlives the call. The search index lags
+  that second is read through Export Search Results, a page per call, whose order does not
+  matter then (Zendesk documents it as "ordered by created_at" and its own example cursor says
+  newest first); the cursor then also holds the export's cursor and the ids handed out in that
+  second, so memory stays at a page however many tickets share it, and an export cursor that
+  outlived its hour starts the second again without handing a ticket out twice. The search index lags
   writes by a little: tickets created in the last minutes may show up only on a later run;
   the change feed has them anyway.
 - Inspect: statuses, priorities and types the mapping names against the account, the due date
@@ -47,6 +49,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import requests
@@ -200,14 +203,17 @@ class ZendeskAdapter:
         first = _whole_second_up(query.created_from)
         until = _whole_second_up(query.created_until)
         fingerprint = _fingerprint(first, until, native)
-        start = first if cursor is None else self._resume(cursor, fingerprint)
+        held = None if cursor is None else self._resume(cursor, fingerprint)
+        total = self._searching(
+            lambda: self.client.search_count(_search(first, until, native, typed=True)), native
+        )
+        if held is not None and held.inside:
+            return self._one_second(held, native, fingerprint, total)
+        start = first if held is None else held.after
         size = self.config.backlog_page_size
         found = self._searching(
             lambda: self.client.search(_search(start, until, native, typed=True), per_page=size),
             native,
-        )
-        total = self._searching(
-            lambda: self.client.search_count(_search(first, until, native, typed=True)), native
         )
         tickets = list(found.results)
         if len(tickets) < size and found.next_page is None:
@@ -215,42 +221,55 @@ class ZendeskAdapter:
             return BacklogPage(tickets=self._natives(tickets), cursor=None, total=total)
         last = self._created(tickets[-1])
         if self._created(tickets[0]) == last:
-            tickets = self._one_second(last, native)
-            after = last + SECOND
-        else:
-            # Zendesk leaves the order within a second open: ids rise with creation.
-            tickets = sorted(
-                (t for t in tickets if self._created(t) < last),
-                key=lambda t: (self._created(t), t.id),
-            )
-            after = last
+            return self._one_second(Held(after=last, inside=True), native, fingerprint, total)
+        # Zendesk leaves the order within a second open: ids rise with creation.
+        tickets = sorted(
+            (t for t in tickets if self._created(t) < last),
+            key=lambda t: (self._created(t), t.id),
+        )
         return BacklogPage(
-            tickets=self._natives(tickets), cursor=_cursor(after, fingerprint), total=total
+            tickets=self._natives(tickets),
+            cursor=_cursor(Held(after=last), fingerprint),
+            total=total,
         )
 
-    def _one_second(self, second: dt.datetime, native: str) -> list[ZTicket]:
-        """Every ticket created in ``second``, by id, through the export (no 1,000 cap).
+    def _one_second(self, held: Held, native: str, fingerprint: str, total: int) -> BacklogPage:
+        """The next export page of the tickets created in ``held.after`` (no 1,000 cap), less
+        those already handed out, by id.
 
         An export cursor lasts an hour; should one expire mid-second (a very slow rate budget),
-        the second is exported again and de-duplicated by id.
+        the second is exported again from its start, skipping the ids the cursor holds.
         """
+        second = held.after
         query = _search(second, second + SECOND, native, typed=False)
         size = self.config.backlog_page_size
-        found: dict[int, ZTicket] = {}
-        after: str | None = None
-        restarted = False
+        export, restarted = held.export, False
         while True:
             try:
-                page = self.client.search_export(query, size=size, after=after)
+                page = self.client.search_export(query, size=size, after=export)
             except BadQuery:
-                if after is None or restarted:
+                if export is None or restarted:
                     raise
-                after, restarted = None, True
+                export, restarted = None, True
                 continue
-            found.update((t.id, t) for t in page.results)
+            fresh = sorted(
+                {t.id: t for t in page.results if t.id not in held.handed}.values(),
+                key=lambda t: t.id,
+            )
             if not page.meta.has_more or not page.meta.after_cursor:
-                return sorted(found.values(), key=lambda t: t.id)
-            after = page.meta.after_cursor
+                after = _cursor(Held(after=second + SECOND), fingerprint)
+                return BacklogPage(tickets=self._natives(fresh), cursor=after, total=total)
+            export = page.meta.after_cursor
+            if fresh:
+                held = Held(
+                    after=second,
+                    inside=True,
+                    export=export,
+                    handed=held.handed | {t.id for t in fresh},
+                )
+                return BacklogPage(
+                    tickets=self._natives(fresh), cursor=_cursor(held, fingerprint), total=total
+                )
 
     def _searching(self, call: Callable[[], T], native: str) -> T:
         """A query Zendesk refuses is bad configuration, said in one line."""
@@ -277,21 +296,28 @@ class ZendeskAdapter:
             )
         return text
 
-    def _resume(self, cursor: str, fingerprint: str) -> dt.datetime:
+    def _resume(self, cursor: str, fingerprint: str) -> Held:
+        held: Held | None = None
         try:
-            held = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-            after = dt.datetime.fromisoformat(held["after"])
-            matches = held["query"] == fingerprint and after.tzinfo is not None
+            raw = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+            after = dt.datetime.fromisoformat(raw["after"])
+            if raw["query"] == fingerprint and after.tzinfo is not None:
+                held = Held(
+                    after=after,
+                    inside="handed" in raw,
+                    export=raw.get("export"),
+                    handed=frozenset(int(i) for i in raw.get("handed", ())),
+                )
         except (ValueError, KeyError, TypeError, binascii.Error):
-            matches = False
-        if not matches:
+            held = None
+        if held is None:
             raise ConfigError(
                 [
                     f"{self.name}: the backlog cursor {cursor[:40]!r} is not one this query "
                     "returned: resume with the same query, or start without a cursor"
                 ]
             )
-        return after
+        return held
 
     def _created(self, ticket: ZTicket) -> dt.datetime:
         if ticket.created_at is None:
@@ -703,9 +729,25 @@ def _fingerprint(start: dt.datetime | None, until: dt.datetime | None, native: s
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _cursor(after: dt.datetime, fingerprint: str) -> str:
-    held = {"after": zendesk_stamp(after).replace("Z", "+00:00"), "query": fingerprint}
-    return base64.urlsafe_b64encode(json.dumps(held).encode()).decode()
+@dataclass(frozen=True)
+class Held:
+    """Where a backlog walk stands: tickets created from ``after`` on; ``inside`` that second,
+    through its export (``export`` its cursor, ``handed`` the ids given out of it so far)."""
+
+    after: dt.datetime
+    inside: bool = False
+    export: str | None = None
+    handed: frozenset[int] = frozenset()
+
+
+def _cursor(held: Held, fingerprint: str) -> str:
+    raw: dict[str, Any] = {
+        "after": zendesk_stamp(held.after).replace("Z", "+00:00"),
+        "query": fingerprint,
+    }
+    if held.inside:
+        raw |= {"export": held.export, "handed": sorted(held.handed)}
+    return base64.urlsafe_b64encode(json.dumps(raw).encode()).decode()
 
 
 def _one_line(text: str) -> str:
