@@ -43,7 +43,6 @@ from ticket_bridge.bridge.events import (
 )
 from ticket_bridge.bridge.model import Comment, Field, Frozen, Json, Ref, Ticket
 from ticket_bridge.bridge.policy import Route
-from ticket_bridge.bridge.sightings import Sightings
 from ticket_bridge.bridge.store import LinkRecord
 
 Changes = dict[str, tuple[Json, Json]]
@@ -110,16 +109,7 @@ class Backfill:
         policy = engine.policy.model_copy(
             update={"routes": (Route(source=spec.source, targets=spec.targets),)}
         )
-        # A backfill neither polls nor takes deliveries: sightings would only hold memory (kept
-        # for the whole walk, they pinned about 4 KB of heap per ticket).
-        self.engine = Engine(
-            self.store,
-            adapters,
-            policy,
-            retry=engine.retry,
-            clock=engine.clock,
-            sightings=Sightings(engine.clock, kept=0),
-        )
+        self.engine = Engine(self.store, adapters, policy, retry=engine.retry, clock=engine.clock)
         self.retry = engine.retry
         self.confirm = confirm
         self._likely: dict[str, dict[tuple[str, str], list[str]]] = {}

@@ -130,12 +130,11 @@ class Engine:
         *,
         retry: CallRetry | None = None,
         clock: Callable[[], dt.datetime] = _utcnow,
-        sightings: Sightings | None = None,
     ) -> None:
         self.store = store
         self.adapters = dict(adapters)
         self.slots = Slots()  # unbounded until a daemon sets ``per_tracker``
-        self.sightings = sightings if sightings is not None else Sightings(clock)
+        self.sightings = Sightings(clock)
         self._calls: dict[str, Adapter] = {
             name: cast(Adapter, Calls(adapter, name, self.slots, self.sightings))
             for name, adapter in self.adapters.items()

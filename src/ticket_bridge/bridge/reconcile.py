@@ -270,7 +270,8 @@ class Reconciler:
 
         ``fresh`` holds what the caller has just read, so it is not read again.
         """
-        fresh = fresh or Fresh()
+        if fresh is None:
+            fresh = Fresh()
         snaps: dict[str, NativeTicket] = {}
         for tracker, ref in link.refs.items():
             adapter = self._adapter(tracker)

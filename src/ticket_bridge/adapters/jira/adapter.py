@@ -475,19 +475,19 @@ class JiraAdapter:
                 )
         fields = self._field_values({f: v for f, v in patch.items() if f is not Field.STATUS}, ref)
         status = patch.get(Field.STATUS)
-        moving = isinstance(status, str) and bool(status)
+        target = status if isinstance(status, str) and status else None
         after: NativeTicket | None = None
         if fields:
             answer = self.client.request(
                 "PUT",
                 f"issue/{ticket_id}",
-                params=None if moving else {"returnIssue": "true"},
+                params=None if target else {"returnIssue": "true"},
                 body={"fields": fields},
                 ref=ref,
             )
-            after = None if moving else self._returned(answer, seen)
-        if isinstance(status, str) and status:
-            self._move(ticket_id, status, raw)
+            after = None if target else self._returned(answer, seen)
+        if target:
+            self._move(ticket_id, target, raw)
         return after if after is not None else self.read(ticket_id)
 
     def _returned(self, answer: Any, seen: NativeTicket | None) -> NativeTicket | None:
