@@ -143,3 +143,24 @@ def test_sync_reconciles_one_ticket_now_and_revives_on_request(world: World, con
     assert world.zendesk.tickets[ticket].fields[Field.STATUS] == "open"
     code, output = invoke(config, "sync", "nowhere:1")
     assert code == 1 and "no tracker named 'nowhere'" in output
+
+
+def test_sweep_brings_over_what_nothing_reported_and_reads_every_link(
+    world: World, config: Path
+) -> None:
+    tickets = [
+        world.zendesk.open_ticket(f"Ticket {n}", kind="incident", status="new") for n in range(3)
+    ]
+    world.settle()
+    world.zendesk.edit(tickets[2], priority="urgent")
+    code, output = invoke(config, "sweep")
+    assert code == 0, output
+    assert "sweep_finished: links=3, reconciled=1" in output
+    assert output.rstrip().endswith("sweep: 2 write(s)"), output
+    assert world.counterpart("jira", f"zendesk:{tickets[2]}").fields[Field.PRIORITY] == "Highest"
+    code, output = invoke(config, "sweep", "--resume")
+    assert code == 0 and "sweep_finished: links=3, reconciled=0" in output, output
+    code, output = invoke(config, "status", "--json")
+    assert json.loads(output)["sweep"]["finished"] is True
+    code, output = invoke(config, "status")
+    assert "last sweep: finished 0s ago" in output or "last sweep: finished 1s ago" in output

@@ -53,7 +53,7 @@ from ticket_bridge.adapters.zendesk.fake import FakeZendesk
 from ticket_bridge.bridge.adapter import Adapter, BacklogQuery, Severity
 from ticket_bridge.bridge.agreement import disagreements, link_disagreements
 from ticket_bridge.bridge.backfill import Backfill, BackfillSpec, Proposal
-from ticket_bridge.bridge.engine import Engine
+from ticket_bridge.bridge.engine import SWEEP_CURSOR, SWEEP_DONE, Engine
 from ticket_bridge.bridge.errors import (
     BridgeError,
     ConfigError,
@@ -424,6 +424,7 @@ def run(config_file: Path | None, host: str | None, port: int | None) -> None:
         workers=settings.workers,
         policies=lifecycle if lifecycle.enabled else None,
         policy_interval=lifecycle.interval,
+        sweep_interval=settings.sweep_interval,
         on_event=on_event,
     )
 
@@ -654,8 +655,16 @@ def status(config_file: Path | None, as_json: bool) -> None:
             "problem": problem,
             "cursor_committed": cursor[1].isoformat() if cursor else None,
         }
+    swept = wired.store.cursor(SWEEP_CURSOR)
     report = {
         "trackers": trackers,
+        "sweep": None
+        if swept is None
+        else {
+            "finished": swept[0] == SWEEP_DONE,
+            "after_link": None if swept[0] == SWEEP_DONE else int(swept[0]),
+            "at": swept[1].isoformat(),
+        },
         "inbox_depth": wired.store.inbox_depth(),
         "dead_letters": len(wired.store.dead_letters()),
         "conflicts_waiting": len(wired.store.conflicts(unresolved_only=True)),
@@ -678,6 +687,12 @@ def status(config_file: Path | None, as_json: bool) -> None:
             _age(dt.datetime.fromisoformat(committed)) if isinstance(committed, str) else "never",
         )
     out.print(table)
+    if swept is None:
+        out.print("last sweep: never", markup=False)
+    elif swept[0] == SWEEP_DONE:
+        out.print(f"last sweep: finished {_age(swept[1])}", markup=False)
+    else:
+        out.print(f"sweep: under way, at link {swept[0]} {_age(swept[1])}", markup=False)
     for key in ("active_links", "inbox_depth", "dead_letters", "conflicts_waiting", "parked_links"):
         out.print(f"{key.replace('_', ' ')}: {report[key]}", markup=False)
     sys.exit(1 if unreachable else 0)
@@ -768,6 +783,34 @@ def sync(config_file: Path | None, ref: Ref, revive: bool) -> None:
             events = wired.engine.sync_ticket(ref.tracker, ref.id)
         writes = emit(events)
         out.print(f"{ref}: {writes} write(s)", markup=False)
+
+    guarded(act)
+
+
+@main.command()
+@config_option
+@click.option("--resume", is_flag=True, help="Go on from where a sweep cut short stopped.")
+def sweep(config_file: Path | None, resume: bool) -> None:
+    """Reconcile every active link now, changed or not: brings over what webhooks and polls
+    missed. A link holding nothing new costs a read of each of its tickets and their comments.
+
+    Ctrl-C stops after the link in hand; --resume goes on from there. The daemon runs the same
+    sweep every [daemon] sweep_interval seconds.
+    """
+    wired = Wired(config_file)
+    stopping: list[int] = []
+
+    def stop(signum: int, _frame: object) -> None:
+        stopping.append(signum)
+
+    def act() -> None:
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            writes = emit(wired.engine.sweep(lambda: bool(stopping), resume=resume))
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        out.print(f"sweep: {writes} write(s)", markup=False)
 
     guarded(act)
 

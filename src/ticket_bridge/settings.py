@@ -46,13 +46,15 @@ class StoreSettings(Section):
 
 
 class DaemonSettings(Section):
-    """``ticket-bridge run``: where the receivers listen, how often each tracker is polled, and how
-    many worker threads reconcile deliveries (different links in parallel, one link at a time)."""
+    """``ticket-bridge run``: where the receivers listen, how often each tracker is polled, how
+    many worker threads reconcile deliveries (different links in parallel, one link at a time),
+    and how often every link is swept (0: never)."""
 
     host: str = "127.0.0.1"
     port: int = PydanticField(default=8080, ge=0, le=65535)
     poll_interval: float = PydanticField(default=60.0, gt=0)
     workers: int = PydanticField(default=4, ge=1, le=32)
+    sweep_interval: float = PydanticField(default=86_400.0, ge=0)
 
 
 class LifecycleSettings(LifecyclePolicies):

@@ -20,6 +20,8 @@ from ticket_bridge.bridge.events import (
     LinkFailed,
     PassFinished,
     PollFailed,
+    SweepFinished,
+    SweepPaused,
 )
 from ticket_bridge.bridge.model import Field
 from ticket_bridge.bridge.store import Store
@@ -283,6 +285,95 @@ def test_a_sweep_reading_a_stale_page_reloads_the_link_and_reverts_nothing(
     assert not [e for e in events if isinstance(e, WRITES)], events
     assert world.counterpart("jira", f"zendesk:{ticket}").fields[Field.PRIORITY] == "Highest"
     assert world.zendesk.tickets[ticket].fields[Field.PRIORITY] == "urgent"
+
+
+def _reads(world: World) -> dict[str, int]:
+    return {name: tracker.calls.get("read", 0) for name, tracker in world.trackers.items()}
+
+
+def test_a_sweep_cut_short_keeps_its_place_and_a_resumed_one_goes_on_from_there(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages of two links: the place is kept per link gone over, not only per page."""
+    monkeypatch.setattr(engine_module, "SWEEP_PAGE", 2)
+    tickets = [world.zendesk.open_ticket(f"T{n}", kind="incident", status="new") for n in range(5)]
+    world.settle()
+    links = [world.store.link_for("zendesk", t) for t in tickets]
+    asked: list[int] = []
+
+    def stop() -> bool:
+        asked.append(1)
+        return len(asked) > 3
+
+    events = list(world.engine.sweep(stop))
+    assert links[2] is not None
+    assert events[-1] == SweepPaused(after_link=links[2].id, reason="stopping")
+    assert world.store.cursor(engine_module.SWEEP_CURSOR)[0] == str(links[2].id)  # type: ignore[index]
+    before = _reads(world)
+    events = list(world.engine.sweep(resume=True))
+    assert events[-1] == SweepFinished(links=2, reconciled=0)
+    assert {n: r - before[n] for n, r in _reads(world).items()} == {
+        "zendesk": 2,
+        "jira": 2,
+        "clickup": 2,
+    }, "only the two links the first sweep had not gone over were read"
+    assert world.store.cursor(engine_module.SWEEP_CURSOR)[0] == engine_module.SWEEP_DONE  # type: ignore[index]
+
+
+def test_a_sweep_reconciles_from_what_it_read_without_reading_it_again(world: World) -> None:
+    tickets = [world.zendesk.open_ticket(f"T{n}", kind="incident", status="new") for n in range(3)]
+    world.settle()
+    world.zendesk.edit(tickets[1], priority="urgent")  # a change no hint announced
+    before = _reads(world)
+    events = list(world.engine.sweep())
+    assert events[-1] == SweepFinished(links=3, reconciled=1)
+    assert world.counterpart("jira", f"zendesk:{tickets[1]}").fields[Field.PRIORITY] == "Highest"
+    # One read of each ticket: the sweep stopped looking at Zendesk's, the first that differed,
+    # and the reconcile read the other two (the memory trackers need no read before a write).
+    assert {n: r - before[n] for n, r in _reads(world).items()} == {
+        "zendesk": 3,
+        "jira": 3,
+        "clickup": 3,
+    }
+
+
+def test_a_sweep_pauses_while_a_tracker_is_down_instead_of_failing_every_link(
+    world: World,
+) -> None:
+    tickets = [world.zendesk.open_ticket(f"T{n}", kind="incident", status="new") for n in range(4)]
+    world.settle()
+    jira = world.trackers["jira"]
+    for _ in range(40):
+        jira.inject("read", "transient")
+    events = list(world.engine.sweep())
+    failed = [e for e in events if isinstance(e, LinkFailed)]
+    assert len(failed) == 1, "the outage is found on the first link; the rest wait for it"
+    first = world.store.link_for("zendesk", tickets[0])
+    assert first is not None and failed[0].link == first.key
+    assert events[-1] == SweepPaused(after_link=first.id, reason="jira down")
+    assert len(world.store.backing_off()) == 1
+    jira.faults.clear()
+    world.clock.advance(3600)
+    list(world.engine.retry_due())  # the housekeeper's retry finds jira back
+    assert not world.engine.down
+    events = list(world.engine.sweep(resume=True))
+    assert events[-1] == SweepFinished(links=len(tickets) - 1, reconciled=0)
+
+
+def test_a_sweep_is_due_an_interval_after_the_last_and_at_once_when_one_was_cut_short(
+    world: World,
+) -> None:
+    world.zendesk.open_ticket("T", kind="incident", status="new")
+    world.settle()
+    day = dt.timedelta(days=1)
+    first = world.clock()
+    assert world.engine.sweep_due(day) >= first + day, "a new daemon does not sweep at start"
+    world.clock.advance(60)
+    assert list(world.engine.sweep(lambda: True))[-1].event == "sweep_paused"
+    assert world.engine.sweep_due(day) <= world.clock(), "what was cut short goes on at once"
+    list(world.engine.sweep(resume=True))
+    ended = world.clock()
+    assert ended - day <= world.engine.sweep_due(day) - day <= world.clock()
 
 
 def test_deliveries_piling_up_for_a_held_ticket_never_crowd_out_another(

@@ -24,8 +24,8 @@ from ticket_bridge.adapters.memory.adapter import MemoryAdapter
 from ticket_bridge.adapters.memory.config import MemoryConfig
 from ticket_bridge.adapters.memory.fake import MemoryTracker
 from ticket_bridge.bridge.adapter import Changes, Draft, Mirror, NativeComment, NativeTicket
-from ticket_bridge.bridge.engine import Engine
-from ticket_bridge.bridge.events import Event, HintSettled, PollFailed
+from ticket_bridge.bridge.engine import SWEEP_CURSOR, SWEEP_DONE, Engine
+from ticket_bridge.bridge.events import Event, HintSettled, PollFailed, SweepFinished
 from ticket_bridge.bridge.mapping import load_mapping
 from ticket_bridge.bridge.model import Field, Json, Kind
 from ticket_bridge.bridge.policy import RetryPolicy, Route, SyncPolicy
@@ -239,9 +239,13 @@ class Rig:
             for ticket in origins
         ]
 
-    def start(self, workers: int = 4) -> Daemon:
+    def start(self, workers: int = 4, sweep_interval: float = 0.0) -> Daemon:
         self.daemon = Daemon(
-            self.engine, poll_interval=3600, workers=workers, on_event=self.observe
+            self.engine,
+            poll_interval=3600,
+            workers=workers,
+            sweep_interval=sweep_interval,
+            on_event=self.observe,
         )
         self.daemon.failure_pause = 0.05
         self.daemons.append(self.daemon)
@@ -287,6 +291,36 @@ def make_rig(store_url: str) -> Iterator[Callable[..., Rig]]:
 @pytest.fixture
 def rig(make_rig: Callable[..., Rig]) -> Rig:
     return make_rig()
+
+
+def _sweeps(rig: Rig) -> list[SweepFinished]:
+    with rig.lock:
+        return [e for e in rig.events if isinstance(e, SweepFinished)]
+
+
+def test_the_sweeper_brings_over_a_change_no_delivery_and_no_feed_reported(rig: Rig) -> None:
+    links = rig.linked(3)
+    rig.edit("zendesk", links[1]["zendesk"], priority="urgent")
+    rig.feeds_read()  # the feeds have moved past the edit: only a sweep can find it
+    rig.start(sweep_interval=0.2)
+    eventually(lambda: any(sweep.reconciled for sweep in _sweeps(rig)), timeout=10)
+    assert _sweeps(rig)[0] == SweepFinished(links=3, reconciled=1)
+    with rig.probe.guard("jira"):
+        assert (
+            rig.world.counterpart("jira", f"zendesk:{links[1]['zendesk']}").fields[Field.PRIORITY]
+            == "Highest"
+        )
+    assert rig.store.cursor(SWEEP_CURSOR)[0] == SWEEP_DONE  # type: ignore[index]
+
+
+def test_a_sweep_cut_short_by_a_restart_goes_on_at_once_from_where_it_stopped(rig: Rig) -> None:
+    links = rig.linked(3)
+    first = rig.store.link_for("zendesk", links[0]["zendesk"])
+    assert first is not None
+    rig.store.set_cursor(SWEEP_CURSOR, str(first.id))  # as a daemon stopped mid-sweep left it
+    rig.start(sweep_interval=86_400)
+    eventually(lambda: bool(_sweeps(rig)), timeout=10)
+    assert _sweeps(rig) == [SweepFinished(links=2, reconciled=0)]
 
 
 def test_two_workers_never_reconcile_one_link_at_once(rig: Rig) -> None:

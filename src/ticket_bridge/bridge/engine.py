@@ -45,6 +45,8 @@ from ticket_bridge.bridge.events import (
     PassFinished,
     PolicyApplied,
     PollFailed,
+    SweepFinished,
+    SweepPaused,
     TrackerRecovered,
 )
 from ticket_bridge.bridge.lifecycle import LifecyclePolicies
@@ -65,6 +67,10 @@ REMINDER = (
 
 SWEEP_PAGE = 500
 """Links a sweep reads from the store at once."""
+SWEEP_CURSOR = ":sweep"
+"""Where a sweep keeps its place among the store's cursors (no tracker's name holds a ':'): the
+last link it went over while under way, ``SWEEP_DONE`` between sweeps."""
+SWEEP_DONE = "done"
 PENDING_WINDOW = 1000
 """How many tickets one claim takes when not told."""
 HINT_HOLD = 5.0
@@ -165,8 +171,11 @@ class Engine:
             if link is not None:
                 yield from self._sync(link)
 
-    def _sync(self, link: LinkRecord, triggers: Sequence[str] = ()) -> Iterator[Event]:
-        """Reconcile ``link``; ``triggers`` names the trackers whose tickets may have changed.
+    def _sync(
+        self, link: LinkRecord, triggers: Sequence[str] = (), fresh: Fresh | None = None
+    ) -> Iterator[Event]:
+        """Reconcile ``link``; ``triggers`` names the trackers whose tickets may have changed,
+        ``fresh`` holds what was read of them just now, under the link's lock.
 
         When the link is settled and each trigger's ticket holds only what the bridge already
         knows (the echo of its own write, or a sweep finding nothing new), that costs two reads
@@ -176,7 +185,7 @@ class Engine:
             return
         link_id = link.id
         try:
-            fresh = Fresh()
+            fresh = Fresh() if fresh is None else fresh
             triggers = [t for t in triggers if t in link.refs]
             state = self.reconciler.settled(link) if triggers and not link.failures else None
             if state is not None and self._echoes(link, triggers, state, fresh):
@@ -290,10 +299,12 @@ class Engine:
                     yield from self._sync_due(adopted)
             return
 
-    def _sync_due(self, link: LinkRecord, triggers: Sequence[str] = ()) -> Iterator[Event]:
+    def _sync_due(
+        self, link: LinkRecord, triggers: Sequence[str] = (), fresh: Fresh | None = None
+    ) -> Iterator[Event]:
         if link.retry_at is not None and link.retry_at > self.clock():
             return
-        yield from self._sync(link, triggers)
+        yield from self._sync(link, triggers, fresh)
 
     # -- passes ----------------------------------------------------------------------------
 
@@ -640,33 +651,69 @@ class Engine:
         self.store.activate(link_id, reason)
         yield from self.sync_link(link_id)
 
-    def sweep(self) -> Iterator[Event]:
-        """Reconcile every active link, changed or not: the safety net behind feeds and webhooks.
+    def sweep_due(self, interval: dt.timedelta) -> dt.datetime:
+        """When the next sweep is due: at once to finish one that was cut short, else
+        ``interval`` after the last one ended (or after the first time this was asked)."""
+        mark = self.store.cursor(SWEEP_CURSOR)
+        if mark is None:
+            self.store.set_cursor(SWEEP_CURSOR, SWEEP_DONE)
+            return self.clock() + interval
+        place, at = mark
+        return at + interval if place == SWEEP_DONE else at
+
+    def sweep(
+        self, stop: Callable[[], bool] = lambda: False, *, resume: bool = False
+    ) -> Iterator[Event]:
+        """Reconcile every active link, changed or not: the safety net behind feeds and webhooks,
+        for what neither reports (a comment need not move a ClickUp task's ``date_updated``).
 
         Links are read a page at a time. A settled link whose tickets all hold what the page
         knows of it costs their reads and nothing else: had anyone written to it since the page
         was read, its tickets would show it. Any other link is loaded afresh under its lock and
-        reconciled in full.
+        reconciled in full, unless it is backing off.
+
+        The sweep keeps its place in the store after each page. It pauses when ``stop`` says so
+        or a tracker is down (every link would only fail and back off), and ``resume`` goes on
+        from the kept place.
         """
-        after = 0
+        mark = self.store.cursor(SWEEP_CURSOR) if resume else None
+        after = int(mark[0]) if mark is not None and mark[0].isdigit() else 0
+        links = reconciled = 0
         while page := self.store.link_page(after, SWEEP_PAGE):
             for link, comments, known in page:
-                after = link.id
+                if stop() or self.down:
+                    self.store.set_cursor(SWEEP_CURSOR, str(after))
+                    with self._down_lock:
+                        down = ", ".join(sorted(self.down))
+                    yield SweepPaused(
+                        after_link=after, reason=f"{down} down" if down else "stopping"
+                    )
+                    return
+                links += 1
                 with self.links.hold(link.key):
-                    if self._quiet(link, CommentState(known=known, comments=comments)):
+                    fresh = Fresh()
+                    if self._quiet(link, CommentState(known=known, comments=comments), fresh):
+                        after = link.id
                         continue
+                    reconciled += 1
                     current = self.store.link(link.id)
                     if current is not None and current.key == link.key:
-                        yield from self._sync(current)
+                        yield from self._sync_due(current, fresh=fresh)
+                        after = link.id
                         continue
                 yield from self.sync_link(link.id)  # its key changed meanwhile
+                after = link.id
+            self.store.set_cursor(SWEEP_CURSOR, str(after))
+        self.store.set_cursor(SWEEP_CURSOR, SWEEP_DONE)
+        yield SweepFinished(links=links, reconciled=reconciled)
 
-    def _quiet(self, link: LinkRecord, stored: CommentState) -> bool:
-        """Whether ``link`` is settled and every one of its tickets holds only what it knows."""
+    def _quiet(self, link: LinkRecord, stored: CommentState, fresh: Fresh) -> bool:
+        """Whether ``link`` is settled and every one of its tickets holds only what it knows;
+        ``fresh`` gets what was read."""
         if link.state != "active" or link.failures:
             return False
         state = self.reconciler.settled(link, stored)
         try:
-            return state is not None and self._echoes(link, tuple(link.refs), state, Fresh())
+            return state is not None and self._echoes(link, tuple(link.refs), state, fresh)
         except (ParkLink, TrackerError):
             return False  # the full reconcile meets it again and decides what it means

@@ -134,6 +134,22 @@ class HintSettled(Frozen):
     latency: float
 
 
+class SweepFinished(Frozen):
+    """A sweep reached the last link; ``reconciled`` counts the links that held something new."""
+
+    event: Literal["sweep_finished"] = "sweep_finished"
+    links: int
+    reconciled: int
+
+
+class SweepPaused(Frozen):
+    """A sweep stopped short, its place kept: the daemon stopping, or a tracker down."""
+
+    event: Literal["sweep_paused"] = "sweep_paused"
+    after_link: int
+    reason: str
+
+
 class PassFinished(Frozen):
     """The end of one pass; ``writes`` counts remote writes, 0 on a quiet pass."""
 
@@ -210,6 +226,8 @@ Event = (
     | PolicyApplied
     | HintSettled
     | PassFinished
+    | SweepFinished
+    | SweepPaused
     | BackfillStarted
     | BackfillStep
     | BackfillProgress

@@ -6,6 +6,8 @@
   workers to sync with. A delivery wakes an idle worker at once.
 - Each tracker is polled on its own thread, so a slow feed delays only its own poll.
 - The housekeeper retries links backing off when they are due and applies lifecycle policies.
+- The sweeper reconciles every link once per ``sweep_interval``, for what no webhook and no feed
+  reported; it keeps its place in the store, so a restart or an outage only pauses it.
 
 All of them go through the engine, which serialises work on one link across threads. ``stop``
 lets links in hand finish; what is left stays in the durable inbox, and cursors were only
@@ -15,6 +17,7 @@ reports it, pauses and goes on: one bad round never ends the daemon.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -27,6 +30,7 @@ from ticket_bridge.bridge.events import (
     Event,
     LinkFailed,
     PollFailed,
+    SweepFinished,
     TrackerRecovered,
 )
 from ticket_bridge.bridge.lifecycle import LifecyclePolicies
@@ -74,6 +78,7 @@ class Daemon:
         workers: int = 4,
         policies: LifecyclePolicies | None = None,
         policy_interval: float = 300.0,
+        sweep_interval: float = 0.0,
         on_event: Callable[[Event], None] = lambda _: None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -85,6 +90,7 @@ class Daemon:
         engine.slots.per_tracker = max(1, workers // 2)  # at most half the workers wait on one
         self.policies = policies
         self.policy_interval = policy_interval
+        self.sweep_interval = sweep_interval  # 0: no sweeper
         self.on_event = on_event
         self.clock = clock
         self.hint_hold = HINT_HOLD
@@ -202,6 +208,27 @@ class Daemon:
             self._emit(self.engine.apply_policies(self.policies))
         return True
 
+    def _sweep(self) -> None:
+        """Sweep when due. A sweep cut short (a tracker down) goes on after a poll interval;
+        the due time is asked again at least that often, as a ``sweep`` command moves it."""
+        interval = dt.timedelta(seconds=self.sweep_interval)
+        while not self.stopping.is_set():
+            due = self._round(lambda: self.engine.sweep_due(interval))
+            if due is None:
+                continue
+            wait = (due - self.engine.clock()).total_seconds()
+            if wait <= 0 and not self._round(self._sweep_once):
+                wait = self.poll_interval
+            self.stopping.wait(min(max(0.0, wait), self.poll_interval))
+
+    def _sweep_once(self) -> bool:
+        """One sweep, resumed where the last one stopped; True when it reached the end."""
+        finished = False
+        for event in self.engine.sweep(self.stopping.is_set, resume=True):
+            finished = isinstance(event, SweepFinished)
+            self._emit((event,))
+        return finished
+
     def _nap(self, seconds: float) -> None:
         self.stopping.wait(seconds)
 
@@ -217,6 +244,8 @@ class Daemon:
             for tracker in self.engine.adapters
         ]
         targets.append(("ticket-bridge-housekeeper", self._housekeep))
+        if self.sweep_interval > 0:
+            targets.append(("ticket-bridge-sweeper", self._sweep))
         self.threads = [threading.Thread(target=fn, name=name, daemon=True) for name, fn in targets]
         for thread in self.threads:
             thread.start()
