@@ -156,6 +156,34 @@ def test_status_and_comments_cross_all_three(trio: Trio) -> None:
     assert len(trio.store.audit()) == writes_before, "a quiet pass changes nothing"
 
 
+def test_a_clickup_comment_its_feed_never_shows_is_brought_over_by_the_sweep(trio: Trio) -> None:
+    """Whether a comment moves a task's ``date_updated`` is undocumented. If it does not, and its
+    webhook is lost, the feed never names the task: the sweep is what finds the comment."""
+    trio.clickup.comments_move_date_updated = False
+    trio.clock.advance(0.25)  # a stamp on a whole second is read again by every poll, to be safe
+    ticket = trio.zendesk.open_ticket("Refund not received", requester="dana@example.com")
+    trio.settle()
+    link = trio.store.link_for("zendesk", str(ticket))
+    assert link is not None
+    clickup_id = link.refs["clickup"].native_id
+    trio.settle()  # the feeds' look-back windows are past the creation
+    trio.clickup.comment(clickup_id, "Finance confirmed the refund left on Monday.")
+    trio.settle()
+
+    def in_zendesk() -> list[str]:
+        return [
+            c.body
+            for c in trio.adapters["zendesk"].comments(str(ticket))
+            if (c.mirror_of or "").startswith("clickup:")
+        ]
+
+    assert in_zendesk() == [], "no delivery and no feed: the passes cannot know"
+    list(trio.engine.sweep())
+    [mirrored] = in_zendesk()
+    assert "Finance confirmed" in mirrored
+    assert disagreements(trio.store, trio.adapters, trio.policy) == []
+
+
 def test_no_secret_reaches_events_errors_or_the_store(trio: Trio) -> None:
     """Everything the engine says, every error a tracker raises, every row it keeps: no secret."""
     from ticket_bridge.cli import describe

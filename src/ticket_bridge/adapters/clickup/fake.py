@@ -12,7 +12,8 @@ Webhooks are registered per Workspace with events and one location, each with it
 a second one to the same endpoint and location is refused; an event is posted up to 5 times,
 then dropped and counted in ``health.fail_count`` (``failing``; 100 or an HTTP 410 suspend it).
 Errors are ``{"err", "ECODE"}``. Not verified against a live tenant: whether posting a comment
-moves the task's ``date_updated`` (this fake says it does), the ECODE values, the order of tasks
+moves the task's ``date_updated`` (this fake says it does unless ``comments_move_date_updated``
+is off), the ECODE values, the order of tasks
 sharing a stamp, and whether a success resets ``fail_count`` (this fake says it does).
 
 People (tests, ``ticket-bridge sandbox``) act through ``open_task``/``edit_task``/``comment``/
@@ -292,6 +293,8 @@ class FakeClickUp:
         self.put_answers_markdown = True
         """Whether a task's PUT answers with ``markdown_description``, as the vendor's
         UpdateTaskresponse example does (the GET needs ``include_markdown_description``)."""
+        self.comments_move_date_updated = True
+        """Whether a new comment moves its task's ``date_updated``: undocumented, so switchable."""
         self._lock = threading.RLock()
         self._members: dict[int, FakeMember] = {}
         self._spaces: dict[str, str] = {}
@@ -620,7 +623,8 @@ class FakeClickUp:
     def _comment(self, task: FakeTask, text: str, by: int) -> dict[str, Any]:
         comment = FakeComment(next(self._comment_ids), text, by, self._now_ms())
         task.comments.append(comment)
-        task.date_updated = comment.date
+        if self.comments_move_date_updated:
+            task.date_updated = comment.date
         self._event(task, "taskCommentPosted", "comment", by)
         return {
             "id": str(comment.id),
