@@ -164,3 +164,19 @@ def test_sweep_brings_over_what_nothing_reported_and_reads_every_link(
     assert json.loads(output)["sweep"]["finished"] is True
     code, output = invoke(config, "status")
     assert "last sweep: finished 0s ago" in output or "last sweep: finished 1s ago" in output
+
+
+def test_a_sweep_that_meets_a_tracker_down_says_so_and_resumes_later(
+    world: World, config: Path
+) -> None:
+    for n in range(3):
+        world.zendesk.open_ticket(f"Ticket {n}", kind="incident", status="new")
+    world.settle()
+    for _ in range(40):
+        world.trackers["jira"].inject("read", "transient")
+    code, output = invoke(config, "sweep")
+    assert code == 1
+    assert "jira down): `ticket-bridge sweep --resume` goes on from there" in output, output
+    world.trackers["jira"].faults.clear()
+    code, output = invoke(config, "sweep", "--resume")
+    assert code == 0 and "sweep_finished: links=2, reconciled=0" in output, output

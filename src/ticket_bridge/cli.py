@@ -71,6 +71,7 @@ from ticket_bridge.bridge.events import (
     CursorCommitted,
     Event,
     PassFinished,
+    SweepPaused,
 )
 from ticket_bridge.bridge.model import Field, Ref, Visibility
 from ticket_bridge.bridge.store import Store, default_store_url, redact
@@ -805,12 +806,25 @@ def sweep(config_file: Path | None, resume: bool) -> None:
 
     def act() -> None:
         previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        paused: list[SweepPaused] = []
+
+        def noting() -> Iterator[Event]:
+            for event in wired.engine.sweep(lambda: bool(stopping), resume=resume):
+                if isinstance(event, SweepPaused):
+                    paused.append(event)
+                yield event
+
         try:
-            writes = emit(wired.engine.sweep(lambda: bool(stopping), resume=resume))
+            writes = emit(noting())
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         out.print(f"sweep: {writes} write(s)", markup=False)
+        if paused:
+            raise Refused(
+                f"sweep stopped after link {paused[0].after_link} ({paused[0].reason}): "
+                "`ticket-bridge sweep --resume` goes on from there"
+            )
 
     guarded(act)
 
