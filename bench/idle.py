@@ -169,7 +169,8 @@ def run(tmp: Path, *, quick: bool) -> list[Result]:
     added_mb = (peak.peak - before) / 2**20
     sweep = Result(
         "idle_pass",
-        f"Idle cost: one reconcile pass (`Engine.sweep`) over {size:,} links, nothing changed",
+        f"Idle cost: one sweep (the daemon's daily pass, `Engine.sweep`) over {size:,} links, "
+        "nothing changed",
         [
             "links",
             "seconds",
