@@ -53,7 +53,7 @@ from ticket_bridge.adapters.zendesk.fake import FakeZendesk
 from ticket_bridge.bridge.adapter import Adapter, BacklogQuery, Severity
 from ticket_bridge.bridge.agreement import disagreements, link_disagreements
 from ticket_bridge.bridge.backfill import Backfill, BackfillSpec, Proposal
-from ticket_bridge.bridge.engine import SWEEP_CURSOR, SWEEP_DONE, Engine
+from ticket_bridge.bridge.engine import Engine
 from ticket_bridge.bridge.errors import (
     BridgeError,
     ConfigError,
@@ -656,15 +656,15 @@ def status(config_file: Path | None, as_json: bool) -> None:
             "problem": problem,
             "cursor_committed": cursor[1].isoformat() if cursor else None,
         }
-    swept = wired.store.cursor(SWEEP_CURSOR)
+    swept = wired.engine.sweep_mark()
     report = {
         "trackers": trackers,
         "sweep": None
         if swept is None
         else {
-            "finished": swept[0] == SWEEP_DONE,
-            "after_link": None if swept[0] == SWEEP_DONE else int(swept[0]),
-            "at": swept[1].isoformat(),
+            "finished": swept.finished,
+            "after_link": swept.after_link,
+            "at": swept.at.isoformat(),
         },
         "inbox_depth": wired.store.inbox_depth(),
         "dead_letters": len(wired.store.dead_letters()),
@@ -690,10 +690,10 @@ def status(config_file: Path | None, as_json: bool) -> None:
     out.print(table)
     if swept is None:
         out.print("last sweep: never", markup=False)
-    elif swept[0] == SWEEP_DONE:
-        out.print(f"last sweep: finished {_age(swept[1])}", markup=False)
+    elif swept.finished:
+        out.print(f"last sweep: finished {_age(swept.at)}", markup=False)
     else:
-        out.print(f"sweep: under way, at link {swept[0]} {_age(swept[1])}", markup=False)
+        out.print(f"sweep: under way, at link {swept.after_link} {_age(swept.at)}", markup=False)
     for key in ("active_links", "inbox_depth", "dead_letters", "conflicts_waiting", "parked_links"):
         out.print(f"{key.replace('_', ' ')}: {report[key]}", markup=False)
     sys.exit(1 if unreachable else 0)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -112,6 +112,19 @@ class KeyedLocks:
                     self._locks[key] = (lock, users)
                 else:
                     del self._locks[key]
+
+
+@dataclass(frozen=True)
+class SweepMark:
+    """Where the sweeps stand: ``after_link`` is the place of one under way, None between
+    sweeps; ``at`` is when that place was kept, or when the last sweep ended."""
+
+    after_link: int | None
+    at: dt.datetime
+
+    @property
+    def finished(self) -> bool:
+        return self.after_link is None
 
 
 @dataclass(frozen=True)
@@ -651,15 +664,22 @@ class Engine:
         self.store.activate(link_id, reason)
         yield from self.sync_link(link_id)
 
+    def sweep_mark(self) -> SweepMark | None:
+        """Where the sweeps stand; None before the first was due or run."""
+        kept = self.store.cursor(SWEEP_CURSOR)
+        if kept is None:
+            return None
+        place, at = kept
+        return SweepMark(None if place == SWEEP_DONE else int(place), at)
+
     def sweep_due(self, interval: dt.timedelta) -> dt.datetime:
         """When the next sweep is due: at once to finish one that was cut short, else
         ``interval`` after the last one ended (or after the first time this was asked)."""
-        mark = self.store.cursor(SWEEP_CURSOR)
+        mark = self.sweep_mark()
         if mark is None:
             self.store.set_cursor(SWEEP_CURSOR, SWEEP_DONE)
             return self.clock() + interval
-        place, at = mark
-        return at + interval if place == SWEEP_DONE else at
+        return mark.at + interval if mark.finished else mark.at
 
     def sweep(
         self, stop: Callable[[], bool] = lambda: False, *, resume: bool = False
@@ -667,17 +687,12 @@ class Engine:
         """Reconcile every active link, changed or not: the safety net behind feeds and webhooks,
         for what neither reports (a comment need not move a ClickUp task's ``date_updated``).
 
-        Links are read a page at a time. A settled link whose tickets all hold what the page
-        knows of it costs their reads and nothing else: had anyone written to it since the page
-        was read, its tickets would show it. Any other link is loaded afresh under its lock and
-        reconciled in full, unless it is backing off.
-
-        The sweep keeps its place in the store after each page. It pauses when ``stop`` says so
-        or a tracker is down (every link would only fail and back off), and ``resume`` goes on
-        from the kept place.
+        Links are read a page at a time. The sweep keeps its place in the store after each
+        page. It pauses when ``stop`` says so or a tracker is down (every link would only fail
+        and back off), and ``resume`` goes on from the kept place.
         """
-        mark = self.store.cursor(SWEEP_CURSOR) if resume else None
-        after = int(mark[0]) if mark is not None and mark[0].isdigit() else 0
+        mark = self.sweep_mark() if resume else None
+        after = (mark.after_link if mark is not None else None) or 0
         links = reconciled = 0
         while page := self.store.link_page(after, SWEEP_PAGE):
             for link, comments, known in page:
@@ -690,22 +705,31 @@ class Engine:
                     )
                     return
                 links += 1
-                with self.links.hold(link.key):
-                    fresh = Fresh()
-                    if self._quiet(link, CommentState(known=known, comments=comments), fresh):
-                        after = link.id
-                        continue
-                    reconciled += 1
-                    current = self.store.link(link.id)
-                    if current is not None and current.key == link.key:
-                        yield from self._sync_due(current, fresh=fresh)
-                        after = link.id
-                        continue
-                yield from self.sync_link(link.id)  # its key changed meanwhile
+                stored = CommentState(known=known, comments=comments)
+                reconciled += yield from self._sweep_link(link, stored)
                 after = link.id
             self.store.set_cursor(SWEEP_CURSOR, str(after))
         self.store.set_cursor(SWEEP_CURSOR, SWEEP_DONE)
         yield SweepFinished(links=links, reconciled=reconciled)
+
+    def _sweep_link(self, link: LinkRecord, stored: CommentState) -> Generator[Event, None, bool]:
+        """Sweep one link as a page read it; True when it was reconciled.
+
+        A settled link whose tickets all hold what the page knows of it costs their reads and
+        nothing else: had anyone written to it since the page was read, its tickets would show
+        it. Any other link is loaded afresh under its lock and reconciled in full from what was
+        just read, unless it is backing off.
+        """
+        with self.links.hold(link.key):
+            fresh = Fresh()
+            if self._quiet(link, stored, fresh):
+                return False
+            current = self.store.link(link.id)
+            if current is not None and current.key == link.key:
+                yield from self._sync_due(current, fresh=fresh)
+                return True
+        yield from self.sync_link(link.id)  # its key changed meanwhile
+        return True
 
     def _quiet(self, link: LinkRecord, stored: CommentState, fresh: Fresh) -> bool:
         """Whether ``link`` is settled and every one of its tickets holds only what it knows;
