@@ -509,29 +509,42 @@ def test_stop_finishes_the_links_in_hand_and_leaves_the_rest_in_the_inbox(rig: R
 
 
 @pytest.mark.slow
-def test_propagation_keeps_up_with_50_changes_a_second_across_three_trackers(rig: Rig) -> None:
-    """The reliability issue's benchmark: p50 under 100 ms at a steady 50 changes/s.
+def test_fifty_changes_a_second_across_three_trackers_all_arrive(rig: Rig) -> None:
+    """Every change of a steady 50 a second, made in any of the three trackers, reaches the
+    other two: each delivery is settled, and each link ends on its last title everywhere.
 
-    Asserted with room for a loaded CI machine; the measured numbers are printed.
+    How fast is the benchmarks' business (``python -m bench --only propagation``); the
+    latencies seen here are only printed.
     """
     links = rig.linked(30)
     daemon = rig.start(workers=4)
     rng = random.Random(11)
     changes = 150
+    last: dict[int, str] = {}
     start = time.monotonic()
     for n in range(changes):
-        link = rng.choice(links)
+        index = rng.randrange(len(links))
+        link = links[index]
         tracker = ("zendesk", "jira", "clickup")[n % 3]
         rig.edit(tracker, link[tracker], title=f"change {n}")
         rig.deliver(tracker, link[tracker])
+        last[index] = f"change {n}"
         time.sleep(max(0.0, start + (n + 1) / 50 - time.monotonic()))
-    rig.drained()
+    rig.drained(timeout=120)
     daemon.stop()
-    latencies = sorted(e.latency for e in rig.settled())
-    p50 = statistics.median(latencies)
+    settled = rig.settled()
+    assert sum(e.deliveries for e in settled) == changes
+    for index, title in last.items():
+        for tracker, ticket_id in links[index].items():
+            with rig.probe.guard(tracker):
+                held = rig.world.trackers[tracker].tickets[ticket_id].fields[Field.TITLE]
+            assert held == title, f"{tracker}:{ticket_id} holds {held!r}, not {title!r}"
+    latencies = sorted(e.latency for e in settled)
     p95 = latencies[int(len(latencies) * 0.95) - 1]
-    print(f"\npropagation at 50 changes/s: p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms")
-    assert p50 < 0.5
+    print(
+        f"\n50 changes/s: p50 {statistics.median(latencies) * 1000:.0f} ms, "
+        f"p95 {p95 * 1000:.0f} ms (not asserted)"
+    )
 
 
 def test_a_ring_wakes_one_idle_worker_and_a_ring_while_it_looked_is_not_slept_through() -> None:
