@@ -12,7 +12,7 @@ from typing import Protocol
 import pytest
 
 from ticket_bridge.bridge.adapter import Adapter, BacklogQuery, Draft, Mirror, NativeTicket
-from ticket_bridge.bridge.errors import NotFound, RateLimited, WebhookRejected
+from ticket_bridge.bridge.errors import Conflict, NotFound, RateLimited, WebhookRejected
 from ticket_bridge.bridge.model import (
     Comment,
     Due,
@@ -116,6 +116,40 @@ class AdapterContract:
             t.to_canonical(Field.PRIORITY, after.fields[Field.PRIORITY], Priority.P1) is Priority.P1
         )
         assert harness.adapter.read(ticket_id).fields == after.fields
+
+    def test_a_write_guarded_by_what_the_bridge_knew_goes_through_after_a_comment(
+        self, harness: Harness
+    ) -> None:
+        """The bridge writes to a ticket as it last read or wrote it (its base): a comment
+        since moved the stamp, not a field, so nothing anyone set is in the way."""
+        ticket_id = harness.open_ticket("Slow search")
+        seen = harness.adapter.read(ticket_id)
+        comment = a_comment("elsewhere:c-guard", Visibility.INTERNAL)
+        harness.adapter.add_comment(
+            ticket_id, Mirror(comment=comment, visibility=Visibility.INTERNAL)
+        )
+        t = harness.adapter.translation
+        wanted = t.to_native(Field.PRIORITY, Priority.P1, None)
+        after = harness.adapter.update(ticket_id, {Field.PRIORITY: wanted}, seen=seen)
+        assert t.to_canonical(Field.PRIORITY, after.fields[Field.PRIORITY], Priority.P1) is (
+            Priority.P1
+        )
+
+    def test_a_write_guarded_by_a_ticket_edited_since_is_a_conflict_and_writes_nothing(
+        self, harness: Harness
+    ) -> None:
+        ticket_id = harness.open_ticket("Slow search")
+        seen = harness.adapter.read(ticket_id)
+        harness.edit_title(ticket_id, "Search is slow for everyone")
+        t = harness.adapter.translation
+        before = harness.adapter.read(ticket_id).fields[Field.PRIORITY]
+        wanted = t.to_native(Field.PRIORITY, Priority.P1, None)
+        assert wanted != before
+        with pytest.raises(Conflict):
+            harness.adapter.update(ticket_id, {Field.PRIORITY: wanted}, seen=seen)
+        now = harness.adapter.read(ticket_id)
+        assert now.fields[Field.PRIORITY] == before
+        assert now.fields[Field.TITLE] == "Search is slow for everyone"
 
     def test_every_synced_field_round_trips(self, harness: Harness) -> None:
         """What the bridge writes reads back as the same canonical value, field by field."""

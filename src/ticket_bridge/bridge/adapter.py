@@ -27,6 +27,16 @@ class NativeTicket(Frozen):
     updated_at: AwareDatetime
     correlation_key: str | None = None
 
+    def moved_since(self, seen: NativeTicket) -> list[Field]:
+        """The fields ``seen`` holds that this ticket no longer holds as ``seen`` had them: what
+        a write guarded by ``seen`` must not overwrite. A comment, or a field the bridge does
+        not read, moves the stamp but none of these."""
+        return [
+            field
+            for field, value in seen.fields.items()
+            if field in self.fields and self.fields[field] != value
+        ]
+
 
 class Draft(Frozen):
     """What a counterpart is created with: native field values, native kind and the correlation key.
@@ -181,11 +191,13 @@ class Adapter(Protocol):
     ) -> NativeTicket:
         """Write native values and return the ticket as it stands after the write.
 
-        ``seen`` is the ticket as read when the patch was computed: the adapter raises
-        ``Conflict`` when the ticket moved on since (by a conditional write where the tracker
-        has one, else by a read just before writing), and may spare reads with what it holds.
-        The returned ticket may have another id (a Zendesk follow-up of a closed ticket): the
-        link moves to it.
+        ``seen`` is the ticket the patch was computed against: as just read, or as the bridge
+        last read or wrote it (its base), when a hint named another ticket of the link. The
+        adapter raises ``Conflict`` when a field ``seen`` holds moved on since
+        (``NativeTicket.moved_since``; by a conditional write where the tracker has one, else
+        by a read just before writing); a stamp moved by a comment alone is no conflict. It
+        may spare reads with what ``seen`` holds. The returned ticket may have another id (a
+        Zendesk follow-up of a closed ticket): the link moves to it.
         """
 
     def comments(self, ticket_id: str) -> Sequence[NativeComment]:

@@ -76,12 +76,33 @@ def test_a_stale_updated_stamp_is_a_conflict(zendesk: ZendeskHarness) -> None:
     seen = zendesk.adapter.read(ticket_id)
     zendesk.fake.edit(int(ticket_id), priority="low")
     zendesk.clock.advance(5)
-    with pytest.raises(Conflict, match="409"):
+    with pytest.raises(Conflict, match="priority changed since"):
         zendesk.adapter.update(ticket_id, {Field.PRIORITY: "urgent"}, seen=seen)
     assert zendesk.fake.tickets[int(ticket_id)]["priority"] == "low"
     fresh = zendesk.adapter.read(ticket_id)
     after = zendesk.adapter.update(ticket_id, {Field.PRIORITY: "urgent"}, seen=fresh)
     assert after.fields[Field.PRIORITY] == "urgent"
+
+
+def test_a_stamp_moved_only_by_a_comment_is_written_with_the_new_stamp(
+    zendesk: ZendeskHarness,
+) -> None:
+    """Zendesk's guard is the stamp, which a comment moves too: the bridge writes against the
+    ticket as it last knew it, so a 409 from a ticket holding what it knew is written again,
+    guarded by the stamp found; nothing anyone set is overwritten."""
+    ticket_id = zendesk.open_ticket("Chatty")
+    seen = zendesk.adapter.read(ticket_id)
+    zendesk.clock.advance(5)
+    zendesk.fake.comment(int(ticket_id), "Any news?", public=True)
+    assert zendesk.adapter.read(ticket_id).updated_at != seen.updated_at
+    before = len(zendesk.fake.requests)
+    after = zendesk.adapter.update(ticket_id, {Field.PRIORITY: "urgent"}, seen=seen)
+    assert after.fields[Field.PRIORITY] == "urgent"
+    assert zendesk.fake.requests[before:] == [
+        f"PUT /api/v2/tickets/{ticket_id}",  # 409: the comment moved the stamp
+        f"GET /api/v2/tickets/{ticket_id}",
+        f"PUT /api/v2/tickets/{ticket_id}",
+    ]
 
 
 def test_comments_go_in_one_put_each_with_public_explicit(zendesk: ZendeskHarness) -> None:

@@ -681,15 +681,15 @@ class ClickUpAdapter:
     def update(
         self, ticket_id: str, patch: Mapping[Field, Json], *, seen: NativeTicket | None = None
     ) -> NativeTicket:
-        """ClickUp has no conditional write: ``seen`` is checked against a read just before.
-        The PUT answers with the task, which is the read after it when it holds the markdown."""
+        """ClickUp has no conditional write: ``seen`` is checked against a read just before
+        (its fields, not ``date_updated``, which a comment may move). The PUT answers with the
+        task, which is the read after it when it holds the markdown."""
         self._statuses()
         before = self.client.task(ticket_id)
-        if seen is not None and _at(before.date_updated) != seen.updated_at:
+        if seen is not None and (moved := self._native(before).moved_since(seen)):
             raise Conflict(
                 self.name,
-                f"changed at {_at(before.date_updated).isoformat()} "
-                f"after {seen.updated_at.isoformat()}",
+                f"{', '.join(moved)} changed since {seen.updated_at.isoformat()}",
                 ref=f"{self.name}:{ticket_id}",
             )
         body = self._body(patch, before)

@@ -455,8 +455,9 @@ class JiraAdapter:
     def update(
         self, ticket_id: str, patch: Mapping[Field, Json], *, seen: NativeTicket | None = None
     ) -> NativeTicket:
-        """Jira has no conditional write: ``seen`` is checked by a read just before writing,
-        and a status change starts from what that read found.
+        """Jira has no conditional write: ``seen`` is checked by a read just before writing
+        (its fields, not its stamp: a comment moves the stamp), and a status change starts
+        from what that read found.
 
         An edit asks for the issue back (``returnIssue``), which is the read after it when it
         holds every field the bridge reads; a transition answers 204, so a move ends in a read.
@@ -465,12 +466,11 @@ class JiraAdapter:
         raw: dict[str, Any] | None = None
         if seen is not None:
             raw = self.client.issue(ticket_id, FIELDS, self.config.property_key)
-            current = self._native(raw)
-            if current.updated_at != seen.updated_at:
+            moved = self._native(raw).moved_since(seen)
+            if moved:
                 raise Conflict(
                     self.name,
-                    f"updated at {current.updated_at.isoformat()}, "
-                    f"not {seen.updated_at.isoformat()}",
+                    f"{', '.join(moved)} changed since {seen.updated_at.isoformat()}",
                     ref=ref,
                 )
         fields = self._field_values({f: v for f, v in patch.items() if f is not Field.STATUS}, ref)

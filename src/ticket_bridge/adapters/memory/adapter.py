@@ -128,8 +128,8 @@ class MemoryAdapter:
     def update(
         self, ticket_id: str, patch: Mapping[Field, Json], *, seen: NativeTicket | None = None
     ) -> NativeTicket:
-        since = None if seen is None else seen.updated_at
-        return self._native(self.tracker.api_update(ticket_id, dict(patch), since=since))
+        expect = None if seen is None else dict(seen.fields)
+        return self._native(self.tracker.api_update(ticket_id, dict(patch), expect=expect))
 
     def _comment(self, stored: StoredComment) -> NativeComment:
         body, visibility = stored.body, Visibility.PUBLIC if stored.public else Visibility.INTERNAL

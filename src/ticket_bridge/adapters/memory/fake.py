@@ -184,12 +184,19 @@ class MemoryTracker:
         return ticket
 
     def api_update(
-        self, ticket_id: str, patch: dict[Field, Json], *, since: dt.datetime | None = None
+        self,
+        ticket_id: str,
+        patch: dict[Field, Json],
+        *,
+        expect: dict[Field, Json] | None = None,
     ) -> StoredTicket:
-        """Apply a patch; with ``since``, refuse it when the ticket changed after that stamp."""
+        """Apply a patch; with ``expect``, a conditional write: refused when a field no longer
+        holds the value expected (a comment, which moves the stamp, is no reason)."""
         fault = self._enter("update", ticket_id)
         ticket = self._ticket(ticket_id)
-        if since is not None and ticket.updated_at != since:
+        if expect is not None and any(
+            ticket.fields.get(field) != value for field, value in expect.items()
+        ):
             raise Conflict(self.name, "changed since it was read", ref=f"{self.name}:{ticket_id}")
         ticket.fields.update(patch)
         self._touch(ticket)

@@ -92,7 +92,7 @@ from ticket_bridge.bridge.adapter import (
     NativeTicket,
     Severity,
 )
-from ticket_bridge.bridge.errors import ConfigError, NotFound, ParkLink, Permanent
+from ticket_bridge.bridge.errors import ConfigError, Conflict, NotFound, ParkLink, Permanent
 from ticket_bridge.bridge.mapping import TrackerMapping
 from ticket_bridge.bridge.model import Field, Json, Person, Visibility
 from ticket_bridge.bridge.translation import TableTranslation
@@ -479,7 +479,12 @@ class ZendeskAdapter:
         self, ticket_id: str, patch: Mapping[Field, Json], *, seen: NativeTicket | None = None
     ) -> NativeTicket:
         """A safe update guards ``seen``; a due date needs the ticket's type, which ``seen`` has
-        (a type changed since fails the guard)."""
+        (a type changed since fails the guard).
+
+        Zendesk's guard is the stamp, which a comment moves too: a 409 from a ticket that still
+        holds what ``seen`` held (its fields and type) is written again once, guarded by the
+        stamp that read found. Anything else that moved is the caller's ``Conflict``.
+        """
         ref = f"{self.name}:{ticket_id}"
         kind: str | None = None
         if Field.DUE in patch:
@@ -488,13 +493,34 @@ class ZendeskAdapter:
             else:
                 kind = self.client.ticket(ticket_id).type
         body: dict[str, Any] = self._writes(patch, kind=kind, ref=ref)
-        if seen is not None:
-            body |= {"safe_update": True, "updated_stamp": zendesk_stamp(seen.updated_at)}
         try:
-            result = self.client.update(ticket_id, body)
+            if seen is None:
+                result = self.client.update(ticket_id, body)
+            else:
+                result = self._guarded(ticket_id, body, seen, typed=Field.DUE in patch)
         except ClosedTicket:
             result = self._follow_up(ticket_id, self._writes(patch, kind=kind, ref=ref), None)
         return self._native(result.ticket)
+
+    def _guarded(
+        self, ticket_id: str, body: dict[str, Any], seen: NativeTicket, *, typed: bool
+    ) -> UpdateBody:
+        """``body`` as a safe update guarded by ``seen``; ``typed``: its due date was written for
+        the type ``seen`` has."""
+        try:
+            return self.client.update(ticket_id, body | _safe(seen.updated_at))
+        except Conflict:
+            current = self.read(ticket_id)
+            moved = [str(f) for f in current.moved_since(seen)]
+            if typed and current.kind != seen.kind:
+                moved.append("type")
+            if moved:
+                raise Conflict(
+                    self.name,
+                    f"{', '.join(moved)} changed since {seen.updated_at.isoformat()}",
+                    ref=f"{self.name}:{ticket_id}",
+                ) from None
+        return self.client.update(ticket_id, body | _safe(current.updated_at))
 
     def _writes(
         self, values: Mapping[Field, Json], *, kind: str | None, ref: str
@@ -760,3 +786,8 @@ def _same_url(left: str, right: str) -> bool:
 
 def _on_ticket_events(webhook: ZWebhook) -> bool:
     return any(s.startswith(TICKET_EVENTS) for s in webhook.subscriptions)
+
+
+def _safe(stamp: dt.datetime) -> dict[str, Any]:
+    """The keys of a safe update: refused (409) when the ticket's stamp is not ``stamp``."""
+    return {"safe_update": True, "updated_stamp": zendesk_stamp(stamp)}
