@@ -13,6 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from tests.conftest import TickingClock
+from ticket_bridge.bridge.adapter import Hint, Scope
 from ticket_bridge.bridge.errors import StoreError
 from ticket_bridge.bridge.model import Comment, Person, Ref, Status, Ticket, Visibility
 from ticket_bridge.bridge.store import AuditEntry, ConflictEntry, RefRecord, Store, redact
@@ -152,10 +153,13 @@ def test_a_batch_of_deliveries_is_stored_once_each_in_one_go(store: Store) -> No
     assert store.enqueue("jira", "d-1", "ENG-1")
     fresh = store.enqueue_many(
         [
-            ("jira", "d-1", "ENG-1"),
-            ("jira", "d-2", "ENG-2"),
-            ("zendesk", "d-2", "42"),
-            ("jira", "d-2", "ENG-2"),
+            Hint(tracker=tracker, delivery_id=delivery, ticket_id=ticket)
+            for tracker, delivery, ticket in [
+                ("jira", "d-1", "ENG-1"),
+                ("jira", "d-2", "ENG-2"),
+                ("zendesk", "d-2", "42"),
+                ("jira", "d-2", "ENG-2"),
+            ]
         ]
     )
     assert fresh == {("jira", "d-2"), ("zendesk", "d-2")}
@@ -166,6 +170,21 @@ def test_a_batch_of_deliveries_is_stored_once_each_in_one_go(store: Store) -> No
         ("zendesk", "42"),
     ]
     assert store.enqueue_many([]) == set()
+
+
+def test_a_delivery_keeps_what_it_says_changed_and_an_old_row_reads_as_all(
+    store: Store,
+) -> None:
+    store.enqueue("zendesk", "d-1", "42", Scope.COMMENTS)
+    store.enqueue("jira", "d-2", "ENG-1", Scope.FIELDS)
+    store.enqueue("clickup", "d-3", "86a")
+    with store.engine.begin() as conn:  # a row stored before deliveries had a scope
+        conn.execute(sa.text("UPDATE inbox SET scope = NULL WHERE delivery_id = 'd-3'"))
+    assert [(i.delivery_id, i.scope) for i in store.pending()] == [
+        ("d-1", Scope.COMMENTS),
+        ("d-2", Scope.FIELDS),
+        ("d-3", Scope.ALL),
+    ]
 
 
 def test_a_claim_reads_the_longest_waiting_tickets_each_with_all_its_deliveries(

@@ -26,7 +26,7 @@ class HeldStore:
         self.release = threading.Event()
         self.batches: list[int] = []
 
-    def enqueue_many(self, deliveries: Sequence[tuple[str, str, str]]) -> set[tuple[str, str]]:
+    def enqueue_many(self, deliveries: Sequence[Hint]) -> set[tuple[str, str]]:
         if not self.batches:
             self.release.wait(10)
         self.batches.append(len(deliveries))
@@ -62,7 +62,7 @@ def test_a_store_that_fails_fails_each_request_of_the_batch_and_the_next_one_goe
     intake = Intake(store)
     real = store.enqueue_many
 
-    def down(deliveries: Sequence[tuple[str, str, str]]) -> set[tuple[str, str]]:
+    def down(deliveries: Sequence[Hint]) -> set[tuple[str, str]]:
         raise StoreError("enqueue deliveries: database is locked")
 
     async def both() -> list[int | BaseException]:

@@ -7,7 +7,7 @@ ref's base, never canonical with canonical.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
 from typing import Protocol
 
@@ -123,6 +123,35 @@ class Finding(Frozen):
     message: str
 
 
+class Scope(StrEnum):
+    """What of a ticket a delivery says changed: its fields, its comments, or it cannot tell.
+
+    A worker reads only that of the ticket: a priority change needs no comment read, a new
+    comment no ticket read. A delivery that cannot tell (a trigger's body, a created ticket)
+    is ``ALL``, and so is anything the poller or a sweep finds.
+    """
+
+    FIELDS = "fields"
+    COMMENTS = "comments"
+    ALL = "all"
+
+    @property
+    def fields(self) -> bool:
+        return self is not Scope.COMMENTS
+
+    @property
+    def comments(self) -> bool:
+        return self is not Scope.FIELDS
+
+
+def covering(scopes: Iterable[Scope]) -> Scope:
+    """The one scope that covers all of ``scopes`` (deliveries about one ticket, coalesced)."""
+    found = set(scopes)
+    if len(found) == 1:
+        return found.pop()
+    return Scope.ALL
+
+
 class Hint(Frozen):
     """What a verified webhook delivery says: this ticket changed; read it.
 
@@ -130,6 +159,7 @@ class Hint(Frozen):
     delivery about a version the bridge has already seen (the echo of its own write) needs no
     read at all. ``echo`` says every change the delivery reports was made by the account the
     bridge acts as (``Adapter.identify``): the base already holds it, so it needs no read either.
+    ``scope`` says what of the ticket changed, so what to read.
     """
 
     tracker: str
@@ -137,6 +167,7 @@ class Hint(Frozen):
     delivery_id: str
     stamp: AwareDatetime | None = None
     echo: bool = False
+    scope: Scope = Scope.ALL
 
 
 class Adapter(Protocol):

@@ -56,7 +56,7 @@ class Intake:
             self._committer = None
 
     async def _commit_one(self, taken: list[Waiting]) -> None:
-        deliveries = [(h.tracker, h.delivery_id, h.ticket_id) for hints, _ in taken for h in hints]
+        deliveries = [h for hints, _ in taken for h in hints]
         try:
             fresh = await run_in_threadpool(self.store.enqueue_many, deliveries)
         except Exception as exc:  # each request answers for its own deliveries

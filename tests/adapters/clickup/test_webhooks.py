@@ -16,6 +16,7 @@ from starlette.routing import Route
 from ticket_bridge.adapters.clickup import webhooks
 from ticket_bridge.adapters.clickup.fake import FakeClickUp
 from ticket_bridge.adapters.serving import Served
+from ticket_bridge.bridge.adapter import Scope
 from ticket_bridge.bridge.errors import WebhookRejected
 
 SECRET = SecretStr("whsec-clickup")
@@ -34,6 +35,25 @@ def test_a_good_delivery_names_the_task_with_a_stable_id() -> None:
     assert hint.ticket_id == "86abc"
     [again] = webhooks.parse("clickup", SECRET, headers, body)
     assert again.delivery_id == hint.delivery_id == "wh-1:taskStatusUpdated:86abc:h1,h2"
+
+
+@pytest.mark.parametrize(
+    ("event", "scope"),
+    [
+        ("taskCommentPosted", Scope.COMMENTS),
+        ("taskCommentUpdated", Scope.COMMENTS),
+        ("taskStatusUpdated", Scope.FIELDS),
+        ("taskPriorityUpdated", Scope.FIELDS),
+        ("taskDueDateUpdated", Scope.FIELDS),
+        ("taskUpdated", Scope.FIELDS),
+        ("taskCreated", Scope.ALL),
+        ("taskMoved", Scope.ALL),
+    ],
+)
+def test_a_delivery_says_what_of_its_task_changed(event: str, scope: Scope) -> None:
+    """Thin as deliveries are, the event names what changed: a worker reads only that."""
+    [hint] = webhooks.parse("clickup", SECRET, *webhooks.deliver(SECRET, "w", event, "86a", []))
+    assert hint.scope is scope
 
 
 def test_a_bad_signature_is_refused() -> None:

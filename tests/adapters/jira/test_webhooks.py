@@ -12,6 +12,7 @@ from pydantic import SecretStr
 
 from ticket_bridge.adapters.deliveries import MAX_BODY
 from ticket_bridge.adapters.jira import webhooks
+from ticket_bridge.bridge.adapter import Scope
 from ticket_bridge.bridge.errors import WebhookRejected
 from ticket_bridge.bridge.store import Store
 
@@ -51,6 +52,43 @@ def test_each_real_delivery_names_its_issue(name: str, issue_id: str) -> None:
         issue_id,
         "b7b5c5b0-1111-4a8e-9d5e-000000000001",
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "scope"),
+    [
+        ("webhook-cloud-comment-created.json", Scope.COMMENTS),
+        ("webhook-cloud-comment-updated.json", Scope.COMMENTS),
+        ("webhook-cloud-comment-deleted.json", Scope.COMMENTS),
+        ("webhook-cloud-issue-created-many-fields.json", Scope.ALL),
+        ("webhook-cloud-issue-updated-custom-field.json", Scope.FIELDS),
+        ("webhook-issue-updated-assigned.json", Scope.FIELDS),
+        ("webhook-issue-updated-resolved.json", Scope.FIELDS),
+        ("webhook-issue-updated-started-working.json", Scope.FIELDS),
+    ],
+)
+def test_each_real_delivery_says_what_of_its_issue_changed(name: str, scope: Scope) -> None:
+    """A worker reads only that: an update's changelog names fields, a comment event the
+    comments, and a created issue may hold anything."""
+    [hint] = webhooks.parse("jira", SECRET, *signed(name))
+    assert hint.scope is scope
+
+
+def test_an_update_that_says_it_was_a_comment_reads_comments_and_one_naming_nothing_all() -> None:
+    body = json.loads((FIXTURES / "webhook-issue-updated-resolved.json").read_bytes())
+    commented = {**body, "issue_event_type_name": "issue_commented", "changelog": None}
+    both = {**body, "issue_event_type_name": "issue_commented"}
+    bare = {**body, "changelog": {"id": "1", "items": []}}
+    scopes = []
+    for payload in (commented, both, bare):
+        raw = json.dumps(payload).encode()
+        headers = {
+            "X-Atlassian-Webhook-Identifier": "x-1",
+            "X-Hub-Signature": webhooks.sign(SECRET, raw),
+        }
+        [hint] = webhooks.parse("jira", SECRET, headers, raw)
+        scopes.append(hint.scope)
+    assert scopes == [Scope.COMMENTS, Scope.ALL, Scope.ALL]
 
 
 def test_the_signature_is_hmac_sha256_of_the_raw_body_in_hex() -> None:

@@ -17,7 +17,7 @@ from tests.adapters.zendesk.conftest import ZendeskHarness
 from ticket_bridge.adapters.serving import Served
 from ticket_bridge.adapters.zendesk import webhooks
 from ticket_bridge.adapters.zendesk.fake import CLOSED_BODY
-from ticket_bridge.bridge.adapter import Draft
+from ticket_bridge.bridge.adapter import Draft, Scope
 from ticket_bridge.bridge.model import Field
 
 
@@ -62,6 +62,43 @@ def test_subscribed_deliveries_are_signed_and_accepted(zendesk: ZendeskHarness) 
         clock=zendesk.clock,
     )
     assert [h.ticket_id for h in hints] == [str(ticket_id)]
+
+
+def test_an_update_raises_an_event_per_change_and_the_inbox_keeps_one_per_kind(
+    zendesk: ZendeskHarness,
+) -> None:
+    """An agent's reply that also solves the ticket raises ``comment_added``,
+    ``status_changed`` and ``custom_status_changed``, one action: the bridge reads the comments
+    once and the fields once."""
+    received: queue.Queue[tuple[dict[str, str], bytes]] = queue.Queue()
+
+    async def receive(request: Request) -> Response:
+        received.put((dict(request.headers), await request.body()))
+        return Response(status_code=200)
+
+    ticket_id = zendesk.fake.open_ticket("Hooked")
+    with Served(Starlette(routes=[Route("/hook", receive, methods=["POST"])])) as receiver:
+        zendesk.fake.subscribe(f"{receiver.url}/hook")
+        zendesk.fake.edit(
+            ticket_id, status="solved", comment={"body": "Fixed in 4.2", "public": True}
+        )
+        deliveries = [received.get(timeout=10) for _ in range(3)]
+        zendesk.fake.stop()
+    bodies = [json.loads(body) for _, body in deliveries]
+    assert sorted(b["type"].rsplit(".", 1)[1] for b in bodies) == [
+        "comment_added",
+        "custom_status_changed",
+        "status_changed",
+    ]
+    assert len({b["event"]["meta"]["sequence"]["id"] for b in bodies}) == 1, "one action"
+    secret = SecretStr(zendesk.fake.webhook_secret)
+    hints = [
+        hint
+        for headers, body in deliveries
+        for hint in webhooks.parse("zendesk", secret, headers, body, clock=zendesk.clock)
+    ]
+    assert sorted(h.scope for h in hints) == [Scope.COMMENTS, Scope.FIELDS, Scope.FIELDS]
+    assert len({h.delivery_id for h in hints}) == 2, "the two field events are one delivery"
 
 
 def test_trigger_deliveries_carry_the_triggers_body_and_stop_with_it(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping
 
 import pytest
 from pydantic import SecretStr
@@ -12,6 +13,7 @@ from tests.adapters.zendesk.conftest import ZendeskHarness
 from tests.conftest import TickingClock
 from ticket_bridge.adapters.zendesk import webhooks
 from ticket_bridge.adapters.zendesk.fake import FakeZendesk
+from ticket_bridge.bridge.adapter import Scope
 from ticket_bridge.bridge.errors import RateLimited, WebhookRejected
 from ticket_bridge.bridge.model import Field
 from ticket_bridge.bridge.store import Store
@@ -71,11 +73,58 @@ def test_a_replayed_delivery_never_reaches_the_inbox_twice(
         accepted = []
         for _ in range(2):
             [hint] = webhooks.parse("zendesk", SECRET, headers, body, clock=clock)
-            assert hint.delivery_id == headers["X-Zendesk-Webhook-Invocation-Id"]
             accepted.append(store.enqueue(hint.tracker, hint.delivery_id, hint.ticket_id))
         assert accepted == [True, False]
     finally:
         store.close()
+
+
+def signed_event(event: Mapping[str, object], clock: TickingClock) -> tuple[dict[str, str], bytes]:
+    body = json.dumps(event).encode()
+    stamp = clock().isoformat()
+    return {
+        "X-Zendesk-Webhook-Signature": webhooks.sign(SECRET, stamp, body),
+        "X-Zendesk-Webhook-Signature-Timestamp": stamp,
+        "X-Zendesk-Webhook-Invocation-Id": "8350205",
+    }, body
+
+
+@pytest.mark.parametrize(
+    ("event", "scope"),
+    [
+        ("comment_added", Scope.COMMENTS),
+        ("comment_made_private", Scope.COMMENTS),
+        ("priority_changed", Scope.FIELDS),
+        ("status_changed", Scope.FIELDS),
+        ("custom_status_changed", Scope.FIELDS),
+        ("task_due_at_changed", Scope.FIELDS),
+        ("tags_changed", Scope.FIELDS),
+        ("created", Scope.ALL),
+        ("merged", Scope.ALL),
+    ],
+)
+def test_an_event_says_what_of_its_ticket_changed(
+    clock: TickingClock, event: str, scope: Scope
+) -> None:
+    body = {
+        "type": f"zen:event-type:ticket.{event}",
+        "detail": {"id": "35436", "actor_id": "9"},
+        "event": {"meta": {"sequence": {"id": "CE4A698A", "position": 1}}},
+    }
+    [hint] = webhooks.parse("zendesk", SECRET, *signed_event(body, clock), clock=clock)
+    assert hint.scope is scope
+    assert hint.delivery_id == f"35436:CE4A698A:{scope}"
+
+
+def test_a_trigger_body_cannot_tell_and_an_event_with_no_action_keeps_its_invocation(
+    clock: TickingClock,
+) -> None:
+    trigger = json.loads(webhooks.TRIGGER_BODY.replace("{{ticket.id}}", "35436"))
+    [hint] = webhooks.parse("zendesk", SECRET, *signed_event(trigger, clock), clock=clock)
+    assert (hint.scope, hint.delivery_id) == (Scope.ALL, "8350205")
+    bare = {"type": "zen:event-type:ticket.priority_changed", "detail": {"id": "35436"}}
+    [hint] = webhooks.parse("zendesk", SECRET, *signed_event(bare, clock), clock=clock)
+    assert (hint.scope, hint.delivery_id) == (Scope.FIELDS, "8350205")
 
 
 @pytest.mark.parametrize(

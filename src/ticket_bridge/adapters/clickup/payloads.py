@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pydantic import ConfigDict, Field, JsonValue, SecretStr
 
+from ticket_bridge.bridge.adapter import Scope
 from ticket_bridge.bridge.model import Frozen
 
 
@@ -148,6 +149,29 @@ class WebhookDelivery(Payload):
     webhook_id: str
     task_id: str | None = None
     history_items: tuple[HistoryItem, ...] = Field(default=())
+
+    @property
+    def scope(self) -> Scope:
+        """What of the task changed, by event (developer.clickup.com/docs/webhooks): a comment,
+        a field, or (a created or moved task, anything else) it cannot tell."""
+        if self.event in COMMENT_EVENTS:
+            return Scope.COMMENTS
+        return Scope.FIELDS if self.event in FIELD_EVENTS else Scope.ALL
+
+
+COMMENT_EVENTS = frozenset({"taskCommentPosted", "taskCommentUpdated"})
+FIELD_EVENTS = frozenset(
+    {
+        "taskUpdated",
+        "taskPriorityUpdated",
+        "taskStatusUpdated",
+        "taskAssigneeUpdated",
+        "taskDueDateUpdated",
+        "taskTagUpdated",
+        "taskTimeEstimateUpdated",
+        "taskTimeTrackedUpdated",
+    }
+)
 
 
 class WebhookHealth(Payload):

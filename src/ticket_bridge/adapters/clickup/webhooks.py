@@ -89,5 +89,6 @@ def parse(
             ticket_id=delivery.task_id,
             delivery_id=delivery_id(delivery),
             echo=_all_by(delivery, identity),
+            scope=delivery.scope,
         )
     ]

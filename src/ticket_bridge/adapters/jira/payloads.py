@@ -12,6 +12,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from ticket_bridge.bridge.adapter import Scope
+
 
 def parse_time(text: str) -> dt.datetime:
     """Jira's ``2019-02-15T19:12:08.432-0800`` (no colon in the offset) as an aware datetime."""
@@ -64,14 +66,39 @@ class CommentStub(Incoming):
     update_author: Someone = Field(default=None, alias="updateAuthor")
 
 
+class ChangeItem(Incoming):
+    field: str | None = None
+
+
+class Changelog(Incoming):
+    items: tuple[ChangeItem, ...] = ()
+
+
 class Delivery(Incoming):
     """One webhook body: ``jira:issue_*`` or ``comment_*``, in Jira's v2 representation."""
 
     timestamp: int
     event: str = Field(alias="webhookEvent")
+    issue_event: str | None = Field(default=None, alias="issue_event_type_name")
     issue: IssueStub | None = None
     comment: CommentStub | None = None
+    changelog: Changelog | None = None
     user: Someone = None
+
+    @property
+    def scope(self) -> Scope:
+        """What of the issue changed: ``comment_*`` events are about comments, an update
+        names its fields in the changelog (and a comment, as ``issue_commented``); a created
+        issue, or an update that names nothing, may hold anything."""
+        if self.event.startswith("comment_"):
+            return Scope.COMMENTS
+        if self.event != "jira:issue_updated":
+            return Scope.ALL
+        fields = self.changelog is not None and bool(self.changelog.items)
+        commented = self.comment is not None or (self.issue_event or "").startswith("issue_comment")
+        if commented:
+            return Scope.ALL if fields else Scope.COMMENTS
+        return Scope.FIELDS if fields else Scope.ALL
 
     @property
     def actor(self) -> str | None:

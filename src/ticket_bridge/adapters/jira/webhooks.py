@@ -65,5 +65,6 @@ def parse(
             delivery_id=delivery_id,
             stamp=delivery.issue.updated,
             echo=identity is not None and delivery.actor == identity,
+            scope=delivery.scope,
         )
     ]

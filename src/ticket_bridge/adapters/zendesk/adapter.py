@@ -100,7 +100,7 @@ from ticket_bridge.bridge.translation import TableTranslation
 T = TypeVar("T")
 PRIORITIES = ("urgent", "high", "normal", "low")
 TICKET_TYPES = ("problem", "incident", "question", "task")
-TICKET_EVENTS = "zen:event-type:ticket."
+
 SECOND = dt.timedelta(seconds=1)
 # Terms the backlog owns: its type, and its order (oldest created first).
 RESERVED = re.compile(r"(?:^|\s)-?(type|order_by|sort)\s*[:<>=]", re.IGNORECASE)
@@ -785,7 +785,7 @@ def _same_url(left: str, right: str) -> bool:
 
 
 def _on_ticket_events(webhook: ZWebhook) -> bool:
-    return any(s.startswith(TICKET_EVENTS) for s in webhook.subscriptions)
+    return any(s.startswith(webhooks.TICKET_EVENT_PREFIX) for s in webhook.subscriptions)
 
 
 def _safe(stamp: dt.datetime) -> dict[str, Any]:

@@ -45,7 +45,7 @@ from starlette.types import ASGIApp
 
 from ticket_bridge.adapters.zendesk import fake_search
 from ticket_bridge.adapters.zendesk.client import TICKET_UPDATES
-from ticket_bridge.adapters.zendesk.webhooks import TRIGGER_BODY
+from ticket_bridge.adapters.zendesk.webhooks import TICKET_EVENT_PREFIX, TRIGGER_BODY
 
 Clock = Callable[[], dt.datetime]
 JsonDict = dict[str, Any]
@@ -70,7 +70,24 @@ CONFLICT_BODY: JsonDict = {
     "Please fetch the latest ticket data and try again.",
 }
 NOT_FOUND_BODY: JsonDict = {"error": "RecordNotFound", "description": "Not found"}
-EVENT_SUBSCRIPTIONS = ("zen:event-type:ticket.created", "zen:event-type:ticket.status_changed")
+EVENT_TYPES = {
+    "status": "status_changed",
+    "custom_status_id": "custom_status_changed",
+    "priority": "priority_changed",
+    "subject": "subject_changed",
+    "assignee_id": "agent_assignment_changed",
+    "group_id": "group_assignment_changed",
+    "type": "type_changed",
+    "due_at": "task_due_at_changed",
+    "custom_fields": "custom_field_changed",
+    "tags": "tags_changed",
+    "external_id": "external_id_changed",
+}
+"""The ticket event an update raises for each key it changed (developer.zendesk.com,
+webhooks/event-types/ticket-events); a comment raises ``comment_added``."""
+EVENT_SUBSCRIPTIONS = tuple(
+    f"{TICKET_EVENT_PREFIX}{event}" for event in ("created", "comment_added", *EVENT_TYPES.values())
+)
 SEARCH_LIMIT = 1000
 EXPORT_CURSOR_TTL = dt.timedelta(hours=1)
 UNAUTHENTICATED_BODY: JsonDict = {"error": "Couldn't authenticate you"}
@@ -479,8 +496,16 @@ class FakeZendesk:
         }
 
     def _event_body(
-        self, ticket: JsonDict, event_type: str, style: str, template: str | None = None
+        self,
+        ticket: JsonDict,
+        event_type: str,
+        style: str,
+        template: str | None = None,
+        *,
+        sequence: tuple[str, int] | None = None,
     ) -> bytes:
+        """One delivery's body; ``sequence`` is the action that raised the event, and the
+        event's place among that action's events."""
         actor = str(self.actors.get(int(ticket["id"]), ""))
         if style == "trigger":
             rendered = (template or TRIGGER_BODY).replace("{{ticket.id}}", str(ticket["id"]))
@@ -514,6 +539,7 @@ class FakeZendesk:
         detail["form_id"] = None
         detail["custom_status"] = str(ticket.get("custom_status_id") or "")
         detail["via"] = {"channel": ticket["via"]["channel"]}
+        action, position = sequence or (str(next(self._seq)), 1)
         return json.dumps(
             {
                 "type": event_type,
@@ -523,21 +549,29 @@ class FakeZendesk:
                 "zendesk_event_version": "2022-11-06",
                 "subject": f"zen:ticket:{ticket['id']}",
                 "detail": detail,
-                "event": {"meta": {"sequence": {"id": str(next(self._seq)), "position": 1}}},
+                "event": {
+                    "meta": {"sequence": {"id": action, "position": position}},
+                },
             }
         ).encode()
 
-    def _notify(self, ticket: JsonDict, event_type: str) -> None:
+    def _notify(self, ticket: JsonDict, *event_types: str) -> None:
+        """One update's deliveries: an event subscription gets one per event the update
+        raised (a comment and a status change are two), a trigger fires once per update."""
         for subscription in self._subscriptions:
             webhook = self.webhooks.get(subscription.webhook_id)
             if webhook is None or webhook["status"] != "active":
                 continue
             if subscription.style != "trigger":
-                body = self._event_body(ticket, event_type, subscription.style)
-                self._outbox.put((subscription, body))
+                action = str(next(self._seq))
+                for position, event_type in enumerate(event_types, start=1):
+                    body = self._event_body(
+                        ticket, event_type, subscription.style, sequence=(action, position)
+                    )
+                    self._outbox.put((subscription, body))
                 continue
             for template in self._trigger_bodies(subscription.webhook_id):
-                body = self._event_body(ticket, event_type, "trigger", template)
+                body = self._event_body(ticket, event_types[0], "trigger", template)
                 self._outbox.put((subscription, body))
 
     def _trigger_bodies(self, webhook_id: str) -> list[str]:
@@ -706,6 +740,7 @@ class FakeZendesk:
         if ticket["status"] == "closed":
             raise Refused(422, CLOSED_BODY)
         before = json.dumps(ticket, sort_keys=True)
+        was = {key: ticket.get(key) for key in EVENT_TYPES}
         for key in ("subject", "external_id", "priority", "assignee_id", "group_id"):
             if key in values:
                 ticket[key] = values[key]
@@ -767,7 +802,15 @@ class FakeZendesk:
         if changed:
             self.actors[ticket_id] = author_id
         if changed and notify:
-            self._notify(ticket, "zen:event-type:ticket.status_changed")
+            events = [
+                f"{TICKET_EVENT_PREFIX}{event}"
+                for key, event in EVENT_TYPES.items()
+                if ticket.get(key) != was[key]
+            ]
+            if added is not None:
+                events.append(f"{TICKET_EVENT_PREFIX}comment_added")
+            # a change the list does not name (a CC, a follower) still raises an event
+            self._notify(ticket, *(events or [f"{TICKET_EVENT_PREFIX}status_changed"]))
         return added
 
     def _set_status(self, ticket: JsonDict, values: JsonDict) -> None:

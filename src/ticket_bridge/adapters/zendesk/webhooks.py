@@ -8,6 +8,8 @@ id the inbox dedupes on (Zendesk retries, so one invocation can arrive twice).
 Two bodies are accepted: an event-subscription webhook (``zen:event-type:ticket.*``, any ticket
 event; other event types are answered and ignored) and a trigger-connected webhook whose JSON
 body is ``TRIGGER_BODY``, which the README tells admins to paste into the trigger's action.
+An event says what changed (a comment, or a field), so a worker reads only that; a trigger's
+body cannot tell.
 
 A delivery whose actor (``detail.actor_id``, or the trigger body's ``actor_id``) is the bridge's
 own user reports only the bridge's own write: it is marked an echo, and needs no read. Without
@@ -22,18 +24,43 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from pydantic import SecretStr
 
 from ticket_bridge.adapters.deliveries import check_signature, headers_of
-from ticket_bridge.bridge.adapter import Hint
+from ticket_bridge.bridge.adapter import Hint, Scope
 from ticket_bridge.bridge.errors import WebhookRejected
 
+TICKET_EVENT_PREFIX = "zen:event-type:ticket."
+
+COMMENT_EVENTS = frozenset(
+    f"{TICKET_EVENT_PREFIX}{event}"
+    for event in (
+        "comment_added",
+        "comment_made_private",
+        "comment_redacted",
+        "attachment_linked_to_comment",
+        "attachment_redacted_from_comment",
+    )
+)
+WHOLE_EVENTS = frozenset(
+    f"{TICKET_EVENT_PREFIX}{event}"
+    for event in (
+        "created",
+        "merged",
+        "undeleted",
+        "soft_deleted",
+        "permanently_deleted",
+        "marked_as_spam",
+    )
+)
+"""Ticket events after which a worker reads everything; any other ticket event changed a
+field (developer.zendesk.com, webhooks/event-types/ticket-events)."""
 MAX_SKEW = dt.timedelta(minutes=5)
 SIGNATURE = "x-zendesk-webhook-signature"
 TIMESTAMP = "x-zendesk-webhook-signature-timestamp"
 INVOCATION = "x-zendesk-webhook-invocation-id"
-TICKET_EVENT = "zen:event-type:ticket."
 
 TRIGGER_BODY = """{
   "ticket_bridge": "ticket-changed",
@@ -99,13 +126,44 @@ def parse(
     subject = _subject(tracker, body)
     if subject is None:
         return []
-    ticket_id, actor = subject
-    echo = identity is not None and actor == identity
-    return [Hint(tracker=tracker, ticket_id=ticket_id, delivery_id=invocation, echo=echo)]
+    # The events one action raised (a status and its custom status) ask for one read: they
+    # share an id, per what they say changed, and the inbox keeps the first. Zendesk's retries
+    # of one invocation share it too.
+    delivery_id = (
+        f"{subject.ticket_id}:{subject.action}:{subject.scope}" if subject.action else invocation
+    )
+    return [
+        Hint(
+            tracker=tracker,
+            ticket_id=subject.ticket_id,
+            delivery_id=delivery_id,
+            echo=identity is not None and subject.actor == identity,
+            scope=subject.scope,
+        )
+    ]
 
 
-def _subject(tracker: str, body: bytes) -> tuple[str, str | None] | None:
-    """The ticket a body names and who changed it; None for an event about something else."""
+@dataclass(frozen=True)
+class Subject:
+    """What a body says: the ticket, who changed it, what of it changed, and the action that
+    raised the event (``event.meta.sequence.id``: "events with the same sequence id were
+    triggered by the same action"), where an event says."""
+
+    ticket_id: str
+    actor: str | None
+    scope: Scope
+    action: str | None = None
+
+
+def _scope(event: str) -> Scope:
+    if event in COMMENT_EVENTS:
+        return Scope.COMMENTS
+    return Scope.ALL if event in WHOLE_EVENTS else Scope.FIELDS
+
+
+def _subject(tracker: str, body: bytes) -> Subject | None:
+    """What a body says (a trigger's body cannot tell what changed); None for an event about
+    something else."""
     try:
         parsed = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -113,7 +171,11 @@ def _subject(tracker: str, body: bytes) -> tuple[str, str | None] | None:
     if not isinstance(parsed, dict):
         raise WebhookRejected(tracker, 400, "body is not a JSON object")
     if "ticket_bridge" in parsed:
-        return _id(tracker, parsed.get("ticket_id"), "ticket_id"), _actor(parsed.get("actor_id"))
+        return Subject(
+            _id(tracker, parsed.get("ticket_id"), "ticket_id"),
+            _actor(parsed.get("actor_id")),
+            Scope.ALL,
+        )
     event = parsed.get("type")
     if not isinstance(event, str):
         raise WebhookRejected(
@@ -121,12 +183,29 @@ def _subject(tracker: str, body: bytes) -> tuple[str, str | None] | None:
             400,
             "body is neither a zen:event-type event (no 'type') nor the ticket-bridge trigger body",
         )
-    if not event.startswith(TICKET_EVENT):
+    if not event.startswith(TICKET_EVENT_PREFIX):
         return None
     detail = parsed.get("detail")
     if not isinstance(detail, dict):
         raise WebhookRejected(tracker, 400, f"{event} has no 'detail' object")
-    return _id(tracker, detail.get("id"), "detail.id"), _actor(detail.get("actor_id"))
+    return Subject(
+        _id(tracker, detail.get("id"), "detail.id"),
+        _actor(detail.get("actor_id")),
+        _scope(event),
+        _action(parsed.get("event")),
+    )
+
+
+def _action(event: object) -> str | None:
+    """``event.meta.sequence.id``, when the body has one that can be part of an id."""
+    meta = event.get("meta") if isinstance(event, dict) else None
+    sequence = meta.get("sequence") if isinstance(meta, dict) else None
+    action = sequence.get("id") if isinstance(sequence, dict) else None
+    if isinstance(action, str | int) and not isinstance(action, bool):
+        text = str(action)
+        if 0 < len(text) <= 100 and text.isascii() and text.isprintable():
+            return text
+    return None
 
 
 def _id(tracker: str, value: object, where: str) -> str:

@@ -22,11 +22,12 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from pydantic import AwareDatetime, ConfigDict
+from pydantic import AwareDatetime, ConfigDict, field_validator
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 
+from ticket_bridge.bridge.adapter import Hint, Scope
 from ticket_bridge.bridge.errors import StoreError
 from ticket_bridge.bridge.model import (
     Comment,
@@ -145,6 +146,13 @@ class InboxItem(Frozen):
     delivery_id: str
     ticket_id: str
     received_at: AwareDatetime
+    scope: Scope = Scope.ALL
+
+    @field_validator("scope", mode="before")
+    @classmethod
+    def _unscoped(cls, value: object) -> object:
+        """Rows stored before deliveries had a scope say nothing: read everything."""
+        return Scope.ALL if value is None else value
 
 
 class AuditEntry(Frozen):
@@ -1050,24 +1058,28 @@ class Store:
 
     # -- inbox -----------------------------------------------------------------------------
 
-    def enqueue(self, tracker: str, delivery_id: str, ticket_id: str) -> bool:
+    def enqueue(
+        self, tracker: str, delivery_id: str, ticket_id: str, scope: Scope = Scope.ALL
+    ) -> bool:
         """Store a delivery durably; False when this delivery was already received."""
-        return bool(self.enqueue_many([(tracker, delivery_id, ticket_id)]))
+        hint = Hint(tracker=tracker, delivery_id=delivery_id, ticket_id=ticket_id, scope=scope)
+        return bool(self.enqueue_many([hint]))
 
-    def enqueue_many(self, deliveries: Sequence[tuple[str, str, str]]) -> set[tuple[str, str]]:
-        """Store (tracker, delivery id, ticket id) deliveries in one transaction; returns the
-        (tracker, delivery id) of those not received before. One commit for many requests is
-        what lets a flood through SQLite's single write lock."""
+    def enqueue_many(self, hints: Sequence[Hint]) -> set[tuple[str, str]]:
+        """Store deliveries in one transaction; returns the (tracker, delivery id) of those not
+        received before. One commit for many requests is what lets a flood through SQLite's
+        single write lock."""
         rows: dict[tuple[str, str], dict[str, Any]] = {}
         now = self.clock()
-        for tracker, delivery_id, ticket_id in deliveries:
+        for hint in hints:
             rows.setdefault(
-                (tracker, delivery_id),
+                (hint.tracker, hint.delivery_id),
                 {
-                    "tracker": tracker,
-                    "delivery_id": delivery_id,
-                    "ticket_id": ticket_id,
+                    "tracker": hint.tracker,
+                    "delivery_id": hint.delivery_id,
+                    "ticket_id": hint.ticket_id,
                     "received_at": now,
+                    "scope": hint.scope.value,
                 },
             )
         if not rows:

@@ -124,6 +124,7 @@ inbox = sa.Table(
     sa.Column("ticket_id", sa.String(200), nullable=False),
     sa.Column("received_at", UtcDateTime, nullable=False),
     sa.Column("done_at", UtcDateTime),
+    sa.Column("scope", sa.String(10)),
     sa.UniqueConstraint("tracker", "delivery_id"),
     sa.Index("ix_inbox_done_at", "done_at"),
 )
