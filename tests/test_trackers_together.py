@@ -16,7 +16,7 @@ from ticket_bridge.adapters.clickup.fake import FakeClickUp
 from ticket_bridge.adapters.jira.fake import FakeJira
 from ticket_bridge.adapters.serving import Served
 from ticket_bridge.adapters.zendesk.fake import FakeZendesk
-from ticket_bridge.bridge.adapter import NativeComment
+from ticket_bridge.bridge.adapter import NativeComment, Scope
 from ticket_bridge.bridge.agreement import disagreements
 from ticket_bridge.bridge.engine import Engine
 from ticket_bridge.bridge.model import Field
@@ -154,6 +154,30 @@ def test_status_and_comments_cross_all_three(trio: Trio) -> None:
     writes_before = len(trio.store.audit())
     trio.settle()
     assert len(trio.store.audit()) == writes_before, "a quiet pass changes nothing"
+
+
+def test_a_jira_due_date_reaches_a_zendesk_task_in_one_put_and_clickup_in_a_guarded_one(
+    trio: Trio,
+) -> None:
+    """A delivery about a Jira field reads that issue alone: Zendesk is written against what the
+    bridge last knew of the ticket (its type, a task, says a due date is ``due_at``; the stamp
+    guards the write), ClickUp after the read that guards a write there."""
+    ticket = trio.zendesk.open_ticket("Renew the certificate", requester="dana@example.com")
+    trio.settle()
+    trio.zendesk.edit(ticket, type="task")  # an agent makes it a task: now it can hold a due date
+    trio.settle()
+    link = trio.store.link_for("zendesk", str(ticket))
+    assert link is not None
+    assert link.refs["zendesk"].native_kind == "task"
+    jira_id = link.refs["jira"].native_id
+    trio.jira.edit(jira_id, duedate="2027-01-15")
+    trio.store.enqueue("jira", "d-due", jira_id, Scope.FIELDS)
+    zendesk_before, clickup_before = len(trio.zendesk.requests), trio.clickup.requests
+    list(trio.engine.drain_inbox())
+    assert trio.zendesk.requests[zendesk_before:] == [f"PUT /api/v2/tickets/{ticket}"]
+    assert trio.clickup.requests - clickup_before == 2, "the guarding GET and the PUT"
+    assert str(trio.zendesk.tickets[ticket]["due_at"]).startswith("2027-01-15")
+    assert disagreements(trio.store, trio.adapters, trio.policy) == []
 
 
 def test_a_clickup_comment_its_feed_never_shows_is_brought_over_by_the_sweep(trio: Trio) -> None:

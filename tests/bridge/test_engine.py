@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import pytest
 
@@ -11,7 +12,7 @@ from tests.world import AGENT, CUSTOMER, World
 from ticket_bridge.adapters.memory import webhooks
 from ticket_bridge.adapters.memory.fake import SimulatedCrash
 from ticket_bridge.bridge import engine as engine_module
-from ticket_bridge.bridge.adapter import Changes
+from ticket_bridge.bridge.adapter import Changes, Scope
 from ticket_bridge.bridge.agreement import link_disagreements
 from ticket_bridge.bridge.errors import Transient
 from ticket_bridge.bridge.events import (
@@ -168,13 +169,17 @@ def test_a_link_left_half_written_by_a_crash_is_finished_by_the_next_hint(
     link = world.store.link_for("zendesk", ticket)
     assert link is not None
     assert link_disagreements(link, world.store, world.adapters, world.policy)
-    # The hint the crash interrupted is still in the inbox. Zendesk now holds its base (the
-    # merge was recorded), but the link is not settled, so the hint is reconciled in full and
-    # the write the crash cut off is made.
+    # The hint the crash interrupted is still in the inbox. A merge is kept only after its
+    # writes, so the store still holds the link as it was, and ClickUp's write went unrecorded:
+    # the hint's write to ClickUp meets a ticket that moved on since its base, and the merge
+    # again from fresh reads finds both changes at one value and makes the write cut off.
     assert world.store.inbox_depth() == 1
     list(world.engine.drain_inbox())
     assert world.counterpart("jira", f"zendesk:{ticket}").fields[Field.PRIORITY] == "Highest"
+    link = world.store.link_for("zendesk", ticket)
+    assert link is not None
     assert link_disagreements(link, world.store, world.adapters, world.policy) == []
+    assert world.store.conflicts() == [], "one value on both sides is no conflict"
 
 
 def test_links_waiting_out_an_outage_are_retried_as_soon_as_the_tracker_answers(
@@ -184,7 +189,7 @@ def test_links_waiting_out_an_outage_are_retried_as_soon_as_the_tracker_answers(
     world.settle()
     world.zendesk.edit(ticket, priority="urgent")
     for _ in range(4):
-        world.jira.inject("read", "transient")
+        world.jira.inject("update", "transient")
     events = list(world.engine.sync_ticket("zendesk", ticket))
     [failed] = [e for e in events if e.event == "link_failed"]
     assert failed.retry_at > world.clock.now
@@ -236,10 +241,11 @@ def test_a_sweep_over_settled_links_reads_their_tickets_and_writes_nothing(world
         assert {op: n for op, n in extra.items() if n} == {"read": 3, "comments": 3}, name
 
 
-def test_a_delivery_about_a_new_comment_reads_each_ticket_and_its_comments_once(
+def test_a_delivery_about_a_new_comment_reads_only_its_ticket_and_posts_the_mirrors(
     world: World,
 ) -> None:
-    """The check for an echo reads the comments the reconcile then needs: not read twice."""
+    """A settled link is reconciled from the ticket the delivery names: the other tickets are
+    taken to hold their bases, so mirroring a comment reads nothing of them."""
     ticket = world.zendesk.open_ticket("Broken", kind="incident", status="new")
     world.settle()
     world.zendesk.comment(ticket, CUSTOMER, "Still broken", public=True)
@@ -256,8 +262,8 @@ def test_a_delivery_about_a_new_comment_reads_each_ticket_and_its_comments_once(
     }
     assert extra == {
         "zendesk": {"read": 1, "comments": 1},
-        "jira": {"read": 1, "comments": 1, "add_comment": 1},
-        "clickup": {"read": 1, "comments": 1, "add_comment": 1},
+        "jira": {"add_comment": 1},
+        "clickup": {"add_comment": 1},
     }
 
 
@@ -416,6 +422,70 @@ def test_a_ticket_over_its_own_update_limit_waits_alone_and_nothing_sleeps(
     assert world.counterpart("jira", f"zendesk:{quiet}").fields[Field.PRIORITY] == "Highest"
 
 
+def _calls_during(world: World, run: Callable[[], object]) -> dict[str, dict[str, int]]:
+    """The calls each memory tracker answered while ``run`` ran, by operation."""
+    before = {name: dict(t.calls) for name, t in world.trackers.items()}
+    run()
+    return {
+        name: {
+            op: n - before[name].get(op, 0)
+            for op, n in t.calls.items()
+            if n > before[name].get(op, 0)
+        }
+        for name, t in world.trackers.items()
+    }
+
+
+def test_a_delivery_about_a_field_reads_that_ticket_and_no_comments(world: World) -> None:
+    ticket = world.zendesk.open_ticket("Broken", kind="incident", status="new")
+    world.settle()
+    world.zendesk.edit(ticket, priority="urgent")
+    world.store.enqueue("zendesk", "d-1", ticket, Scope.FIELDS)
+    calls = _calls_during(world, lambda: list(world.engine.drain_inbox()))
+    assert calls == {"zendesk": {"read": 1}, "jira": {"update": 1}, "clickup": {"update": 1}}
+    assert world.counterpart("jira", f"zendesk:{ticket}").fields[Field.PRIORITY] == "Highest"
+
+
+def test_deliveries_of_a_field_and_a_comment_coalesced_read_both(world: World) -> None:
+    """A comment written with a status change raises two events; one claim covers both."""
+    ticket = world.zendesk.open_ticket("Broken", kind="incident", status="new")
+    world.settle()
+    world.zendesk.edit(ticket, priority="urgent")
+    world.zendesk.comment(ticket, AGENT, "On it", public=True)
+    world.store.enqueue("zendesk", "d-1", ticket, Scope.FIELDS)
+    world.store.enqueue("zendesk", "d-2", ticket, Scope.COMMENTS)
+    calls = _calls_during(world, lambda: list(world.engine.drain_inbox()))
+    assert calls["zendesk"] == {"read": 1, "comments": 1}
+    assert calls["jira"] == calls["clickup"] == {"update": 1, "add_comment": 1}
+
+
+def test_a_field_delivery_for_a_link_a_crash_left_mid_mirror_reads_everything(
+    world: World,
+) -> None:
+    """A crash after a mirror landed, before it was recorded: the store no longer finds the
+    link settled (a comment not in every ticket), so whatever the next delivery says, the link
+    is read in full, and the mirror is adopted by its marker, not posted again."""
+    ticket = world.zendesk.open_ticket("Broken", kind="incident", status="new")
+    world.settle()
+    world.zendesk.comment(ticket, CUSTOMER, "Still broken", public=True)
+    world.jira.inject("add_comment", "crash_after_write")
+    world.store.enqueue("zendesk", "d-1", ticket, Scope.COMMENTS)
+    with pytest.raises(SimulatedCrash):
+        list(world.engine.drain_inbox())
+    world.restart()
+    world.store.done([item.id for item in world.store.pending()])  # as if lost: no replay
+    world.zendesk.edit(ticket, priority="urgent")
+    world.store.enqueue("zendesk", "d-2", ticket, Scope.FIELDS)
+    calls = _calls_during(world, lambda: list(world.engine.drain_inbox()))
+    assert calls["jira"].get("comments") == 1, "the link is read in full"
+    assert "add_comment" not in calls["jira"]
+    jira = world.counterpart("jira", f"zendesk:{ticket}")
+    assert [c.body.count("Still broken") for c in jira.comments] == [1]
+    assert jira.fields[Field.PRIORITY] == "Highest"
+    clickup = world.counterpart("clickup", f"zendesk:{ticket}")
+    assert [c.body.count("Still broken") for c in clickup.comments] == [1]
+
+
 def test_a_throttled_link_waits_only_the_retry_after_and_is_never_dead_lettered(
     world: World,
 ) -> None:
@@ -427,7 +497,7 @@ def test_a_throttled_link_waits_only_the_retry_after_and_is_never_dead_lettered(
     attempts = world.policy.retry.link_attempts
     for round_ in range(attempts + 2):
         world.zendesk.edit(ticket, priority="urgent" if round_ % 2 else "high")
-        world.jira.inject("read", "rate_limited", 120.0)
+        world.jira.inject("update", "rate_limited", 120.0)
         events = list(world.engine.sync_ticket("zendesk", ticket))
         assert not [e for e in events if e.event == "dead_lettered"]
         [failed] = [e for e in events if isinstance(e, LinkFailed)]

@@ -86,6 +86,33 @@ def test_a_link_keeps_its_refs_bases_and_canonical_state(store: Store) -> None:
     assert [a.reason for a in store.audit(link_id)] == ["changed in jira", "routed"]
 
 
+def test_a_refs_native_kind_is_kept_and_a_kind_never_recorded_is_told_from_none(
+    store: Store,
+) -> None:
+    """A write to a ticket the bridge did not read first takes its kind from the ref (a Zendesk
+    due date goes where the ticket's type says): a ticket with no type is not one of unknown
+    type."""
+    link_id = created(store)  # recorded before kinds were kept: unknown
+    store.add_ref(
+        link_id,
+        RefRecord(tracker="jira", native_id="ENG-7", base={}, native_kind="Bug", kind_known=True),
+    )
+    store.add_ref(
+        link_id,
+        RefRecord(tracker="clickup", native_id="86a", base={}, native_kind=None, kind_known=True),
+    )
+    link = store.link(link_id)
+    assert link is not None
+    assert (link.refs["zendesk"].kind_known, link.refs["zendesk"].native_kind) == (False, None)
+    assert (link.refs["jira"].kind_known, link.refs["jira"].native_kind) == (True, "Bug")
+    assert (link.refs["clickup"].kind_known, link.refs["clickup"].native_kind) == (True, None)
+    store.record_write(
+        link_id,
+        RefRecord(tracker="zendesk", native_id="1", base={}, native_kind="task", kind_known=True),
+    )
+    assert store.link(link_id).refs["zendesk"].native_kind == "task"  # type: ignore[union-attr]
+
+
 def test_creating_a_link_twice_with_one_key_returns_the_first(store: Store) -> None:
     assert created(store) == created(store)
     assert len(store.links()) == 1

@@ -21,7 +21,7 @@ from functools import partial
 from typing import cast
 
 from ticket_bridge.bridge import lifecycle
-from ticket_bridge.bridge.adapter import Adapter, Hint, Mirror
+from ticket_bridge.bridge.adapter import Adapter, Hint, Mirror, Scope, covering
 from ticket_bridge.bridge.calls import Calls
 from ticket_bridge.bridge.errors import (
     Busy,
@@ -52,7 +52,7 @@ from ticket_bridge.bridge.events import (
 from ticket_bridge.bridge.lifecycle import LifecyclePolicies
 from ticket_bridge.bridge.model import Comment, Person, Ref, Visibility
 from ticket_bridge.bridge.policy import SyncPolicy
-from ticket_bridge.bridge.reconcile import CommentState, Fresh, Reconciler, observed
+from ticket_bridge.bridge.reconcile import CommentState, Focus, Fresh, Reconciler, observed
 from ticket_bridge.bridge.retry import CallRetry, honouring_retry_after
 from ticket_bridge.bridge.sightings import Sightings
 from ticket_bridge.bridge.slots import Slots
@@ -139,6 +139,11 @@ class Claim:
     def ticket(self) -> tuple[str, str]:
         return (self.tracker, self.ticket_id)
 
+    @property
+    def scope(self) -> Scope:
+        """What of the ticket its deliveries, taken together, say changed."""
+        return covering(item.scope for item in self.items)
+
 
 class Engine:
     def __init__(
@@ -185,30 +190,41 @@ class Engine:
                 yield from self._sync(link)
 
     def _sync(
-        self, link: LinkRecord, triggers: Sequence[str] = (), fresh: Fresh | None = None
+        self,
+        link: LinkRecord,
+        trigger: str | None = None,
+        fresh: Fresh | None = None,
+        scope: Scope = Scope.ALL,
     ) -> Iterator[Event]:
-        """Reconcile ``link``; ``triggers`` names the trackers whose tickets may have changed,
-        ``fresh`` holds what was read of them just now, under the link's lock.
+        """Reconcile ``link``; ``trigger`` names the tracker whose ticket changed and ``scope``
+        what of it, ``fresh`` holds what was read of the link just now, under its lock.
 
-        When the link is settled and each trigger's ticket holds only what the bridge already
-        knows (the echo of its own write, or a sweep finding nothing new), that costs two reads
-        per trigger and nothing more; the first ticket that differs starts a full reconcile.
+        A settled link is reconciled from the trigger's ticket alone (``Focus``): the echo of
+        the bridge's own write costs the read of what ``scope`` names, and a change costs that
+        read and the writes it needs. Anything else, and a merge again after a ``Conflict``,
+        reads every ticket.
         """
         if link.state != "active":
             return
         link_id = link.id
         try:
             fresh = Fresh() if fresh is None else fresh
-            triggers = [t for t in triggers if t in link.refs]
-            state = self.reconciler.settled(link) if triggers and not link.failures else None
-            if state is not None and self._echoes(link, triggers, state, fresh):
-                return
+            focus = (
+                Focus(trigger, scope)
+                if trigger in link.refs
+                and not link.failures
+                and self.reconciler.settled(link) is not None
+                else None
+            )
             current: LinkRecord | None = link
             for attempt in range(1, CONFLICT_REMERGES + 1):
                 if current is None or current.state != "active":
                     return
                 try:
-                    yield from self.reconciler.reconcile(current, fresh if attempt == 1 else None)
+                    if attempt == 1:
+                        yield from self.reconciler.reconcile(current, fresh, focus)
+                    else:
+                        yield from self.reconciler.reconcile(current)
                     break
                 except Conflict:
                     if attempt == CONFLICT_REMERGES:
@@ -281,8 +297,11 @@ class Engine:
         failures = self.store.note_failure(link_id, retry_at, counted=not throttled)
         yield LinkFailed(link=key, attempt=failures, error=error, retry_at=retry_at)
 
-    def sync_ticket(self, tracker: str, ticket_id: str) -> Iterator[Event]:
-        """A ticket changed: reconcile its link, or adopt it when unlinked.
+    def sync_ticket(
+        self, tracker: str, ticket_id: str, scope: Scope = Scope.ALL
+    ) -> Iterator[Event]:
+        """A ticket changed (``scope`` says what of it): reconcile its link, or adopt it when
+        unlinked.
 
         Under the lock of the link's key: an unlinked ticket's key is the one of the link it would
         join (its correlation key), so a counterpart whose webhook arrives before its creator
@@ -295,7 +314,7 @@ class Engine:
                     current = self.store.link_for(tracker, ticket_id)
                     if current is None or current.id != link.id:
                         continue
-                    yield from self._sync_due(current, (tracker,))
+                    yield from self._sync_due(current, tracker, scope=scope)
                 return
             adapter = self._calls[tracker]
             try:
@@ -313,11 +332,15 @@ class Engine:
             return
 
     def _sync_due(
-        self, link: LinkRecord, triggers: Sequence[str] = (), fresh: Fresh | None = None
+        self,
+        link: LinkRecord,
+        trigger: str | None = None,
+        fresh: Fresh | None = None,
+        scope: Scope = Scope.ALL,
     ) -> Iterator[Event]:
         if link.retry_at is not None and link.retry_at > self.clock():
             return
-        yield from self._sync(link, triggers, fresh)
+        yield from self._sync(link, trigger, fresh, scope)
 
     # -- passes ----------------------------------------------------------------------------
 
@@ -442,7 +465,7 @@ class Engine:
             if claim.tracker in self.adapters:
                 try:
                     with self.slots.bound():
-                        yield from self.sync_ticket(claim.tracker, claim.ticket_id)
+                        yield from self.sync_ticket(claim.tracker, claim.ticket_id, claim.scope)
                 except Busy as exc:
                     waited, blocked_on = 0.0, exc
                     return

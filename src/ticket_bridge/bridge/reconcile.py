@@ -6,20 +6,29 @@ DESIGN.md "Reconcile, per link". The invariants it keeps:
   repeats at most one idempotent write;
 - every ref is brought to the canonical value, not only the refs that changed, so a pass
   interrupted half-way finishes on the next one;
-- comments are an append-only set mirrored exactly once, found again by their marker after a crash.
+- comments are an append-only set mirrored exactly once, found again by their marker after a crash;
+- a hint about one ticket of a settled link reads only that ticket, and only what the hint says
+  changed (``Focus``); every other ticket is taken to hold its base, which its write checks.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 from ticket_bridge.bridge import lifecycle
-from ticket_bridge.bridge.adapter import Adapter, Draft, Mirror, NativeComment, NativeTicket
+from ticket_bridge.bridge.adapter import (
+    Adapter,
+    Draft,
+    Mirror,
+    NativeComment,
+    NativeTicket,
+    Scope,
+)
 from ticket_bridge.bridge.comments import digest, mirror_visibility
 from ticket_bridge.bridge.errors import Conflict, NotFound, ParkLink
 from ticket_bridge.bridge.events import (
@@ -64,12 +73,36 @@ class CommentState:
     comments: list[Comment]
 
 
+@dataclass(frozen=True)
+class Merge:
+    """What a merge decided, kept until the writes it calls for are made (``Reconciler._commit``)."""
+
+    canonical: Ticket
+    changed: bool
+    audits: list[AuditEntry]
+    conflicts: list[ConflictEntry]
+
+
 @dataclass
 class Fresh:
     """What the caller has just read of a link's tickets: a reconcile reads none of it again."""
 
     tickets: dict[str, NativeTicket] = dataclasses.field(default_factory=dict)
     comments: dict[str, Sequence[NativeComment]] = dataclasses.field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Focus:
+    """The one ticket a hint named, and what of it the hint says changed.
+
+    A settled link's reconcile reads only that; every other ticket of the link is taken to hold
+    its base (what it held when the bridge last read or wrote it). That is no blind write: a
+    change made there since has a hint of its own, and each write is guarded (``seen``), so a
+    ticket that moved on is met as a ``Conflict`` and the link is merged again from fresh reads.
+    """
+
+    tracker: str
+    scope: Scope = Scope.ALL
 
 
 class Reconciler:
@@ -265,37 +298,81 @@ class Reconciler:
 
     # -- the per-link reconcile ------------------------------------------------------------
 
-    def reconcile(self, link: LinkRecord, fresh: Fresh | None = None) -> Iterator[Event]:
+    def reconcile(
+        self, link: LinkRecord, fresh: Fresh | None = None, focus: Focus | None = None
+    ) -> Iterator[Event]:
         """One pass over a link as the store holds it now (the caller just loaded it).
 
-        ``fresh`` holds what the caller has just read, so it is not read again.
+        ``fresh`` holds what the caller has just read, so it is not read again. With ``focus``
+        (the caller found the link settled), only the focused ticket is read, and only what
+        its scope names.
         """
         if fresh is None:
             fresh = Fresh()
-        snaps: dict[str, NativeTicket] = {}
-        for tracker, ref in link.refs.items():
-            adapter = self._adapter(tracker)
-            seen = fresh.tickets.get(tracker)
-            if seen is not None and seen.id == ref.native_id:
-                snaps[tracker] = seen
-                continue
-            try:
-                snaps[tracker] = self.retry(partial(adapter.read, ref.native_id))
-            except NotFound as exc:
-                raise ParkLink(
-                    f"{tracker}:{ref.native_id} no longer exists (deleted or moved); "
-                    f"unlink it or link the ticket that replaced it"
-                ) from exc
+        if focus is not None and focus.tracker in link.refs:
+            yield from self._focused(link, focus, fresh)
+            return
+        snaps = {tracker: self._current(link, tracker, fresh) for tracker in link.refs}
+        yield from self._fields(link, snaps)
+        tickets = {tracker: snap.id for tracker, snap in snaps.items()}
+        yield from self._sync_comments(link, tickets, tickets, fresh)
 
-        canonical, merge_events = self._merge(link, snaps)
+    def _focused(self, link: LinkRecord, focus: Focus, fresh: Fresh) -> Iterator[Event]:
+        """Reconcile from one ticket: its fields against the others' bases, its comments into
+        the others, which are not read (a mirror's crash recovery is the full reconcile's)."""
+        tickets = {tracker: ref.native_id for tracker, ref in link.refs.items()}
+        if focus.scope.fields:
+            snaps: dict[str, NativeTicket] = {}
+            for tracker, ref in link.refs.items():
+                held = None if tracker == focus.tracker else assumed(ref)
+                snaps[tracker] = held if held is not None else self._current(link, tracker, fresh)
+            yield from self._fields(link, snaps)
+            tickets = {tracker: snap.id for tracker, snap in snaps.items()}
+        if focus.scope.comments:
+            yield from self._sync_comments(link, tickets, (focus.tracker,), fresh)
+
+    def _fields(self, link: LinkRecord, snaps: dict[str, NativeTicket]) -> Iterator[Event]:
+        """Merge the fields, create the counterparts routes want, write every ticket, and only
+        then keep the merge: a write that meets a ticket moved on (``Conflict``) leaves the
+        merge unkept, so merging again from fresh reads still sees every side's change."""
+        merge, merge_events = self._merge(link, snaps)
         yield from merge_events
-        yield from self._create_counterparts(link, canonical, snaps)
-        yield from self._write(link, canonical, snaps)
-        yield from self._sync_comments(link, snaps, fresh)
+        yield from self._create_counterparts(link, merge.canonical, snaps)
+        written: set[str] = set()
+        yield from self._write(link, merge.canonical, snaps, written)
+        self._commit(link, merge, snaps, written)
+
+    def _commit(
+        self,
+        link: LinkRecord,
+        merge: Merge,
+        snaps: Mapping[str, NativeTicket],
+        written: Collection[str],
+    ) -> None:
+        """Keep the merge: the canonical state, and the base of every ticket read and not
+        written (a written one's base was kept right after its write)."""
+        bases = {
+            tracker: observed(tracker, snap)
+            for tracker, snap in snaps.items()
+            if tracker not in written and tracker in link.refs
+        }
+        if merge.changed or any(bases[t] != link.refs[t] for t in bases):
+            self.store.save_merge(link.id, merge.canonical, bases, merge.audits, merge.conflicts)
+
+    def _current(self, link: LinkRecord, tracker: str, fresh: Fresh) -> NativeTicket:
+        """The ticket as its tracker holds it now: just read by the caller, or read here."""
+        ref = link.refs[tracker]
+        seen = fresh.tickets.get(tracker)
+        if seen is not None and seen.id == ref.native_id:
+            return seen
+        try:
+            return self.retry(partial(self._adapter(tracker).read, ref.native_id))
+        except NotFound as exc:
+            raise _gone(tracker, ref.native_id) from exc
 
     def _merge(
         self, link: LinkRecord, snaps: Mapping[str, NativeTicket]
-    ) -> tuple[Ticket, list[Event]]:
+    ) -> tuple[Merge, list[Event]]:
         """Per field: which refs changed since their base, and what the canonical value becomes."""
         current = link.canonical
         updates: dict[str, Any] = {}
@@ -348,10 +425,7 @@ class Reconciler:
                 )
             )
         canonical = current.model_copy(update=updates) if updates else current
-        bases = {tracker: observed(tracker, snap) for tracker, snap in snaps.items()}
-        if updates or any(bases[t] != link.refs[t] for t in bases):
-            self.store.save_merge(link.id, canonical, bases, audits, conflicts)
-        return canonical, events
+        return Merge(canonical, bool(updates), audits, conflicts), events
 
     def _settle(
         self, field: Field, proposals: Mapping[str, Any], snaps: Mapping[str, NativeTicket]
@@ -405,9 +479,14 @@ class Reconciler:
             yield CounterpartCreated(link=link.key, target=target, ref=f"{target}:{created.id}")
 
     def _write(
-        self, link: LinkRecord, canonical: Ticket, snaps: dict[str, NativeTicket]
+        self,
+        link: LinkRecord,
+        canonical: Ticket,
+        snaps: dict[str, NativeTicket],
+        written: set[str],
     ) -> Iterator[Event]:
-        """Bring every ref to the canonical value, recording each base right after its write."""
+        """Bring every ref to the canonical value, recording each base right after its write
+        (and its tracker in ``written``)."""
         for tracker, snap in snaps.items():
             adapter = self._adapter(tracker)
             translation = adapter.translation
@@ -424,7 +503,10 @@ class Reconciler:
             if not patch:
                 continue
             native_id = snap.id
-            after = self.retry(partial(adapter.update, native_id, patch, seen=snap))
+            try:
+                after = self.retry(partial(adapter.update, native_id, patch, seen=snap))
+            except NotFound as exc:  # a ticket written unread, as its base had it
+                raise _gone(tracker, native_id) from exc
             for field, sent in patch.items():
                 landed = translation.to_canonical(
                     field, after.fields.get(field), getattr(canonical, field.value)
@@ -465,6 +547,7 @@ class Reconciler:
                     update={"base": {**ref.base, **{f.value: snap.fields[f] for f in raced}}}
                 )
             self.store.record_write(link.id, ref, audits)
+            written.add(tracker)
             snaps[tracker] = after
             for field in patch:
                 yield FieldPropagated(
@@ -485,21 +568,27 @@ class Reconciler:
                 )
 
     def _sync_comments(
-        self, link: LinkRecord, snaps: Mapping[str, NativeTicket], fresh: Fresh
+        self,
+        link: LinkRecord,
+        tickets: Mapping[str, str],
+        read: Collection[str],
+        fresh: Fresh,
     ) -> Iterator[Event]:
-        """Comments are an append-only set: learn new originals and edits, then bring every mirror."""
+        """Comments are an append-only set: learn new originals and edits in the tickets of
+        ``read``, then bring every mirror. ``tickets`` is each tracker's ticket id."""
         stored, known = self.store.comment_record(link.id)
         comments = {c.id: c for c in stored}
-        for tracker, snap in snaps.items():
+        for tracker in read:
+            ticket_id = tickets[tracker]
+            seen = fresh.tickets.get(tracker)
+            kept = fresh.comments.get(tracker) if seen is None or seen.id == ticket_id else None
             adapter = self._adapter(tracker)
-            read = fresh.tickets.get(tracker)
-            kept = fresh.comments.get(tracker) if read is not None and read.id == snap.id else None
-            items = kept if kept is not None else self.retry(partial(adapter.comments, snap.id))
+            items = kept if kept is not None else self.retry(partial(adapter.comments, ticket_id))
             self._learn(link, tracker, items, known, comments)
-        tickets = {tracker: snap.id for tracker, snap in snaps.items()}
+        where = dict(tickets)
         for comment in sorted(comments.values(), key=lambda c: (c.created_at, c.id)):
-            for tracker in snaps:
-                yield from self._mirror(link, comment, tracker, tickets, known)
+            for tracker in tickets:
+                yield from self._mirror(link, comment, tracker, where, known)
 
     def _learn(
         self,
@@ -569,7 +658,9 @@ class Reconciler:
     ) -> Iterator[Event]:
         """Post the comment to ``tracker`` once, or bring an earlier mirror up to an edit.
 
-        ``tickets`` holds each tracker's ticket id, moved when a post lands in a follow-up.
+        ``tickets`` holds each tracker's ticket id, moved when a post lands in a follow-up. A
+        post a crash left unrecorded leaves the link unsettled (a comment not in every ticket),
+        so the next reconcile reads every ticket's comments and adopts it by its marker.
         """
         ticket_id = tickets[tracker]
         entry = known.get((comment.id, tracker))
@@ -660,6 +751,34 @@ def observed(tracker: str, native: NativeTicket) -> RefRecord:
         native_id=native.id,
         base={f.value: v for f, v in native.fields.items()},
         remote_updated=native.updated_at,
+        native_kind=native.kind,
+        kind_known=True,
+    )
+
+
+_FIELDS = frozenset(Field)
+
+
+def assumed(ref: RefRecord) -> NativeTicket | None:
+    """The ticket as its base has it: what it held when the bridge last read or wrote it.
+
+    None when the base cannot stand in for a read (a ref linked parked, with no base yet, or
+    recorded before its kind was kept).
+    """
+    if not ref.base or ref.remote_updated is None or not ref.kind_known:
+        return None
+    return NativeTicket(
+        id=ref.native_id,
+        fields={Field(name): value for name, value in ref.base.items() if name in _FIELDS},
+        kind=ref.native_kind,
+        updated_at=ref.remote_updated,
+    )
+
+
+def _gone(tracker: str, native_id: str) -> ParkLink:
+    return ParkLink(
+        f"{tracker}:{native_id} no longer exists (deleted or moved); "
+        "unlink it or link the ticket that replaced it"
     )
 
 

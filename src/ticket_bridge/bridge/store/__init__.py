@@ -71,10 +71,18 @@ READING = "ticket_bridge_reading"
 
 
 class RefRecord(Frozen):
+    """One tracker's ticket of a link, with what it held when the bridge last read or wrote it.
+
+    ``native_kind`` is the ticket's native kind (a Zendesk ticket type) then; ``kind_known``
+    says it was recorded at all (refs from before it was kept have none).
+    """
+
     tracker: str
     native_id: str
     base: dict[str, Json]
     remote_updated: AwareDatetime | None = None
+    native_kind: Json = None
+    kind_known: bool = False
 
     @property
     def ref(self) -> Ref:
@@ -363,6 +371,8 @@ class Store:
                     native_id=r.native_id,
                     base=r.base,
                     remote_updated=r.remote_updated,
+                    native_kind=None if r.native_kind is None else json.loads(r.native_kind),
+                    kind_known=r.native_kind is not None,
                 )
                 for r in ref_rows
             },
@@ -583,6 +593,7 @@ class Store:
                 native_id=ref.native_id,
                 base=ref.base,
                 remote_updated=ref.remote_updated,
+                native_kind=_kind_column(ref),
             )
         )
 
@@ -640,7 +651,12 @@ class Store:
         conn.execute(
             sa.update(t.refs)
             .where(t.refs.c.link_id == link_id, t.refs.c.tracker == ref.tracker)
-            .values(base=ref.base, remote_updated=ref.remote_updated, native_id=ref.native_id)
+            .values(
+                base=ref.base,
+                remote_updated=ref.remote_updated,
+                native_id=ref.native_id,
+                native_kind=_kind_column(ref),
+            )
         )
 
     # -- link health: failures, parking, dead letters -------------------------------------
@@ -1194,6 +1210,11 @@ class Store:
             if unresolved_only:
                 query = query.where(t.conflicts.c.resolved_at.is_(None))
             return [ConflictRecord.model_validate(r._mapping) for r in conn.execute(query).all()]
+
+
+def _kind_column(ref: RefRecord) -> str | None:
+    """The kind as JSON text, so that a ticket with no kind (null) is told from none recorded."""
+    return json.dumps(ref.native_kind) if ref.kind_known else None
 
 
 def _ticket_json(ticket: Ticket) -> dict[str, Any]:

@@ -64,6 +64,7 @@ refs = sa.Table(
     sa.Column("native_id", sa.String(200), nullable=False),
     sa.Column("base", sa.JSON, nullable=False),
     sa.Column("remote_updated", UtcDateTime),
+    sa.Column("native_kind", sa.Text),
     sa.UniqueConstraint("tracker", "native_id"),
     sa.UniqueConstraint("link_id", "tracker"),
 )
