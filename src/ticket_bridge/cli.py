@@ -118,11 +118,23 @@ def log(level: str, message: str, **fields: Any) -> None:
         err.print(message, markup=False)
 
 
+_TERMINAL: list[tuple[object, bool]] = []
+"""Whether ``err``'s stream is a terminal, asked once per stream: rich's answer costs more
+than writing the line."""
+
+
+def _on_terminal() -> bool:
+    stream = err.file
+    if not _TERMINAL or _TERMINAL[0][0] is not stream:
+        _TERMINAL[:] = [(stream, err.is_terminal)]
+    return _TERMINAL[0][1]
+
+
 def log_event(event: Event) -> None:
     """One line an event; straight to the stream when it is not a terminal (a daemon's log),
     where rich's rendering only costs the workers' time."""
     line = event.model_dump_json() if LogFormat.json else describe(event)
-    if err.is_terminal:
+    if _on_terminal():
         err.out(line, highlight=False)
     else:
         err.file.write(line + "\n")

@@ -43,3 +43,11 @@ def test_settings_given_by_the_caller_win() -> None:
     session.verify = False
     environment.read_once(session, "https://acme.zendesk.com")
     assert session.proxies["https"] == "http://chosen:8080" and session.verify is False
+
+
+def test_a_ca_bundle_is_not_kept_for_plain_http(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing to verify without TLS, and a bundle path costs a stat on every request."""
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/company.pem")
+    session = requests.Session()
+    environment.read_once(session, "http://127.0.0.1:8080")
+    assert session.verify is True

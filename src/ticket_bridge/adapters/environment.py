@@ -4,6 +4,10 @@ requests looks up ``HTTPS_PROXY``, ``NO_PROXY`` and the CA bundle variables for 
 sends (``merge_environment_settings``); profiling the daemon at 50 changes/s put that at about
 90 µs twice per request and a fifth of the HTTP clients' CPU. The settings cannot change under
 a running process, so each client reads them when it is made and then stops looking.
+
+A CA bundle is kept only for an ``https`` URL: a path in ``verify`` costs a ``stat`` of it on
+every request (requests asks whether it is a directory), about 5% of the daemon's time on the
+sandbox's plain-HTTP fakes, where there is no certificate to check.
 """
 
 from __future__ import annotations
@@ -20,6 +24,6 @@ def read_once(session: requests.Session, url: str) -> None:
         for scheme, proxy in get_environ_proxies(url).items():
             session.proxies.setdefault(scheme, proxy)
         bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-        if bundle and session.verify is True:
+        if bundle and session.verify is True and url.lower().startswith("https:"):
             session.verify = bundle
         session.trust_env = False

@@ -195,9 +195,11 @@ class Engine:
         trigger: str | None = None,
         fresh: Fresh | None = None,
         scope: Scope = Scope.ALL,
+        stored: CommentState | None = None,
     ) -> Iterator[Event]:
         """Reconcile ``link``; ``trigger`` names the tracker whose ticket changed and ``scope``
-        what of it, ``fresh`` holds what was read of the link just now, under its lock.
+        what of it, ``fresh`` holds what was read of the link just now, under its lock, and
+        ``stored`` its comments as the store held them with it.
 
         A settled link is reconciled from the trigger's ticket alone (``Focus``): the echo of
         the bridge's own write costs the read of what ``scope`` names, and a change costs that
@@ -209,13 +211,12 @@ class Engine:
         link_id = link.id
         try:
             fresh = Fresh() if fresh is None else fresh
-            focus = (
-                Focus(trigger, scope)
-                if trigger in link.refs
-                and not link.failures
-                and self.reconciler.settled(link) is not None
+            state = (
+                self.reconciler.settled(link, stored)
+                if trigger in link.refs and not link.failures
                 else None
             )
+            focus = None if state is None or trigger is None else Focus(trigger, scope, state)
             current: LinkRecord | None = link
             for attempt in range(1, CONFLICT_REMERGES + 1):
                 if current is None or current.state != "active":
@@ -308,13 +309,15 @@ class Engine:
         recorded it waits for the creator, then finds itself linked.
         """
         for _ in range(3):  # the ticket may be linked (or moved) while this waits for a lock
-            link = self.store.link_for(tracker, ticket_id)
-            if link is not None:
-                with self._hold(link.key):
-                    current = self.store.link_for(tracker, ticket_id)
-                    if current is None or current.id != link.id:
+            key = self.store.link_key_for(tracker, ticket_id)
+            if key is not None:
+                with self._hold(key):
+                    found = self.store.link_record(tracker, ticket_id)
+                    if found is None or found[0].key != key:
                         continue
-                    yield from self._sync_due(current, tracker, scope=scope)
+                    link, comments, known = found
+                    stored = CommentState(known=known, comments=comments)
+                    yield from self._sync_due(link, tracker, scope=scope, stored=stored)
                 return
             adapter = self._calls[tracker]
             try:
@@ -337,10 +340,11 @@ class Engine:
         trigger: str | None = None,
         fresh: Fresh | None = None,
         scope: Scope = Scope.ALL,
+        stored: CommentState | None = None,
     ) -> Iterator[Event]:
         if link.retry_at is not None and link.retry_at > self.clock():
             return
-        yield from self._sync(link, trigger, fresh, scope)
+        yield from self._sync(link, trigger, fresh, scope, stored)
 
     # -- passes ----------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -83,6 +83,15 @@ class Merge:
     conflicts: list[ConflictEntry]
 
 
+@dataclass(frozen=True)
+class Landed:
+    """A write made and not yet recorded: the base it leaves, its audit rows, its events."""
+
+    ref: RefRecord
+    audits: list[AuditEntry]
+    events: list[Event]
+
+
 @dataclass
 class Fresh:
     """What the caller has just read of a link's tickets: a reconcile reads none of it again."""
@@ -103,6 +112,8 @@ class Focus:
 
     tracker: str
     scope: Scope = Scope.ALL
+    stored: CommentState | None = None
+    """The link's comments as the store held them when it was found settled."""
 
 
 class Reconciler:
@@ -329,7 +340,7 @@ class Reconciler:
             yield from self._fields(link, snaps)
             tickets = {tracker: snap.id for tracker, snap in snaps.items()}
         if focus.scope.comments:
-            yield from self._sync_comments(link, tickets, (focus.tracker,), fresh)
+            yield from self._sync_comments(link, tickets, (focus.tracker,), fresh, focus.stored)
 
     def _fields(self, link: LinkRecord, snaps: dict[str, NativeTicket]) -> Iterator[Event]:
         """Merge the fields, create the counterparts routes want, write every ticket, and only
@@ -339,8 +350,10 @@ class Reconciler:
         yield from merge_events
         yield from self._create_counterparts(link, merge.canonical, snaps)
         written: set[str] = set()
-        yield from self._write(link, merge.canonical, snaps, written)
-        self._commit(link, merge, snaps, written)
+        last = yield from self._write(link, merge.canonical, snaps, written)
+        self._commit(link, merge, snaps, written, last)
+        if last is not None:
+            yield from last.events
 
     def _commit(
         self,
@@ -348,16 +361,26 @@ class Reconciler:
         merge: Merge,
         snaps: Mapping[str, NativeTicket],
         written: Collection[str],
+        last: Landed | None,
     ) -> None:
-        """Keep the merge: the canonical state, and the base of every ticket read and not
-        written (a written one's base was kept right after its write)."""
+        """Keep the merge, in one transaction with the last write's base (no remote write
+        comes between): the canonical state, and the base of every ticket read and not
+        written (an earlier write's base was kept before the next write)."""
         bases = {
             tracker: observed(tracker, snap)
             for tracker, snap in snaps.items()
             if tracker not in written and tracker in link.refs
         }
-        if merge.changed or any(bases[t] != link.refs[t] for t in bases):
-            self.store.save_merge(link.id, merge.canonical, bases, merge.audits, merge.conflicts)
+        audits = merge.audits
+        if last is not None:
+            bases[last.ref.tracker] = last.ref
+            audits = [*audits, *last.audits]
+        if last is not None or merge.changed or any(bases[t] != link.refs[t] for t in bases):
+            self.store.save_merge(link.id, merge.canonical, bases, audits, merge.conflicts)
+
+    def _record(self, link: LinkRecord, landed: Landed) -> Iterator[Event]:
+        self.store.record_write(link.id, landed.ref, landed.audits)
+        yield from landed.events
 
     def _current(self, link: LinkRecord, tracker: str, fresh: Fresh) -> NativeTicket:
         """The ticket as its tracker holds it now: just read by the caller, or read here."""
@@ -484,9 +507,11 @@ class Reconciler:
         canonical: Ticket,
         snaps: dict[str, NativeTicket],
         written: set[str],
-    ) -> Iterator[Event]:
-        """Bring every ref to the canonical value, recording each base right after its write
-        (and its tracker in ``written``)."""
+    ) -> Generator[Event, None, Landed | None]:
+        """Bring every ref to the canonical value, each write's base recorded before the next
+        write starts (and its tracker put in ``written``); the last write is returned
+        unrecorded, for the merge to keep with it."""
+        last: Landed | None = None
         for tracker, snap in snaps.items():
             adapter = self._adapter(tracker)
             translation = adapter.translation
@@ -502,6 +527,9 @@ class Reconciler:
                     olds[field] = have
             if not patch:
                 continue
+            if last is not None:
+                yield from self._record(link, last)
+                last = None
             native_id = snap.id
             try:
                 after = self.retry(partial(adapter.update, native_id, patch, seen=snap))
@@ -546,26 +574,35 @@ class Reconciler:
                 ref = ref.model_copy(
                     update={"base": {**ref.base, **{f.value: snap.fields[f] for f in raced}}}
                 )
-            self.store.record_write(link.id, ref, audits)
+            landed = Landed(
+                ref,
+                audits,
+                [
+                    FieldPropagated(
+                        link=link.key,
+                        field=field.value,
+                        source=None,
+                        target=tracker,
+                        old=olds[field],
+                        new=after.fields.get(field),
+                        reason=f"canonical {field.value} is "
+                        f"{_json(getattr(canonical, field.value))}",
+                    )
+                    for field in patch
+                ],
+            )
             written.add(tracker)
             snaps[tracker] = after
-            for field in patch:
-                yield FieldPropagated(
-                    link=link.key,
-                    field=field.value,
-                    source=None,
-                    target=tracker,
-                    old=olds[field],
-                    new=after.fields.get(field),
-                    reason=f"canonical {field.value} is {_json(getattr(canonical, field.value))}",
-                )
             if raced:
+                yield from self._record(link, landed)
                 raise Conflict(
                     tracker,
                     f"{', '.join(f.value for f in raced)} changed while {tracker}:{after.id} "
                     "was written: merging again",
                     ref=f"{tracker}:{after.id}",
                 )
+            last = landed
+        return last
 
     def _sync_comments(
         self,
@@ -573,11 +610,16 @@ class Reconciler:
         tickets: Mapping[str, str],
         read: Collection[str],
         fresh: Fresh,
+        stored: CommentState | None = None,
     ) -> Iterator[Event]:
         """Comments are an append-only set: learn new originals and edits in the tickets of
-        ``read``, then bring every mirror. ``tickets`` is each tracker's ticket id."""
-        stored, known = self.store.comment_record(link.id)
-        comments = {c.id: c for c in stored}
+        ``read``, then bring every mirror. ``tickets`` is each tracker's ticket id; ``stored``
+        the link's comments as the caller just read them from the store, under the link's lock."""
+        if stored is None:
+            held, known = self.store.comment_record(link.id)
+        else:
+            held, known = stored.comments, dict(stored.known)
+        comments = {c.id: c for c in held}
         for tracker in read:
             ticket_id = tickets[tracker]
             seen = fresh.tickets.get(tracker)

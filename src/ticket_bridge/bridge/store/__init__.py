@@ -380,15 +380,49 @@ class Store:
 
     def link(self, link_id: int) -> LinkRecord | None:
         with self._read("read link") as conn:
-            rows = conn.execute(  # the link and its refs in one query
-                sa.select(t.links, t.refs)
-                .outerjoin(t.refs, t.refs.c.link_id == t.links.c.id)
-                .where(t.links.c.id == link_id)
-            ).all()
+            return self._joined(conn, t.links.c.id == link_id)
+
+    def _joined(self, conn: Connection, where: sa.ColumnElement[bool]) -> LinkRecord | None:
+        """The link ``where`` picks, with its refs, in one query."""
+        rows = conn.execute(
+            sa.select(t.links, t.refs)
+            .outerjoin(t.refs, t.refs.c.link_id == t.links.c.id)
+            .where(where)
+        ).all()
         if not rows:
             return None
         refs = [row for row in rows if row.tracker is not None]
         return self._load_link(None, rows[0], refs)
+
+    def _owning(self, tracker: str, native_id: str) -> sa.ColumnElement[bool]:
+        """Picks the link holding ``tracker``'s ticket ``native_id``."""
+        return t.links.c.id == (
+            sa.select(t.refs.c.link_id)
+            .where(t.refs.c.tracker == tracker, t.refs.c.native_id == native_id)
+            .scalar_subquery()
+        )
+
+    def link_key_for(self, tracker: str, native_id: str) -> str | None:
+        """The key of the link holding the ticket: what to lock before reading the link."""
+        with self._read("read link") as conn:
+            key = conn.execute(
+                sa.select(t.links.c.key)
+                .join(t.refs, t.refs.c.link_id == t.links.c.id)
+                .where(t.refs.c.tracker == tracker, t.refs.c.native_id == native_id)
+            ).scalar()
+        return None if key is None else str(key)
+
+    def link_record(
+        self, tracker: str, native_id: str
+    ) -> tuple[LinkRecord, list[Comment], dict[tuple[str, str], CommentRefRecord]] | None:
+        """The link holding the ticket, its comments and its comment map, in one transaction:
+        all a worker needs of the store before it reconciles a hint."""
+        with self._read("read link") as conn:
+            link = self._joined(conn, self._owning(tracker, native_id))
+            if link is None:
+                return None
+            known = self._comment_map(conn, link.id)
+            return link, (self._comments(conn, link.id) if known else []), known
 
     def link_by_key(self, key: str) -> LinkRecord | None:
         with self._read("read link") as conn:
@@ -397,12 +431,7 @@ class Store:
 
     def link_for(self, tracker: str, native_id: str) -> LinkRecord | None:
         with self._read("read link") as conn:
-            row = conn.execute(
-                sa.select(t.links)
-                .join(t.refs, t.refs.c.link_id == t.links.c.id)
-                .where(t.refs.c.tracker == tracker, t.refs.c.native_id == native_id)
-            ).first()
-            return None if row is None else self._load_link(conn, row)
+            return self._joined(conn, self._owning(tracker, native_id))
 
     def links(self, *, state: str | None = None) -> list[LinkRecord]:
         with self._read("list links") as conn:
