@@ -116,6 +116,21 @@ def test_an_event_says_what_of_its_ticket_changed(
     assert hint.delivery_id == f"35436:CE4A698A:{scope}"
 
 
+def test_an_event_carries_its_tickets_stamp_so_a_version_already_read_needs_no_read(
+    clock: TickingClock,
+) -> None:
+    body = {
+        "type": "zen:event-type:ticket.priority_changed",
+        "detail": {"id": "35436", "updated_at": "2026-11-02T09:30:00Z"},
+    }
+    [hint] = webhooks.parse("zendesk", SECRET, *signed_event(body, clock), clock=clock)
+    assert hint.stamp == dt.datetime(2026, 11, 2, 9, 30, tzinfo=dt.UTC)
+    for odd in ("yesterday", "2026-11-02T09:30:00", 1762075800):
+        body["detail"] = {"id": "35436", "updated_at": odd}
+        [hint] = webhooks.parse("zendesk", SECRET, *signed_event(body, clock), clock=clock)
+        assert hint.stamp is None, odd
+
+
 def test_a_trigger_body_cannot_tell_and_an_event_with_no_action_keeps_its_invocation(
     clock: TickingClock,
 ) -> None:

@@ -137,6 +137,7 @@ def parse(
             tracker=tracker,
             ticket_id=subject.ticket_id,
             delivery_id=delivery_id,
+            stamp=subject.stamp,
             echo=identity is not None and subject.actor == identity,
             scope=subject.scope,
         )
@@ -145,14 +146,15 @@ def parse(
 
 @dataclass(frozen=True)
 class Subject:
-    """What a body says: the ticket, who changed it, what of it changed, and the action that
-    raised the event (``event.meta.sequence.id``: "events with the same sequence id were
-    triggered by the same action"), where an event says."""
+    """What a body says: the ticket, who changed it, what of it changed, the action that raised
+    the event (``event.meta.sequence.id``: "events with the same sequence id were triggered by
+    the same action") and the ticket's ``updated_at`` after it, where an event says."""
 
     ticket_id: str
     actor: str | None
     scope: Scope
     action: str | None = None
+    stamp: dt.datetime | None = None
 
 
 def _scope(event: str) -> Scope:
@@ -193,7 +195,19 @@ def _subject(tracker: str, body: bytes) -> Subject | None:
         _actor(detail.get("actor_id")),
         _scope(event),
         _action(parsed.get("event")),
+        _stamp(detail.get("updated_at")),
     )
+
+
+def _stamp(value: object) -> dt.datetime | None:
+    """``detail.updated_at`` as an aware time; anything else is no stamp (the delivery is read)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        stamp = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return stamp if stamp.tzinfo is not None else None
 
 
 def _action(event: object) -> str | None:
