@@ -1169,29 +1169,29 @@ class Store:
         ticket = sa.tuple_(inbox.c.tracker, inbox.c.ticket_id)
         # IN lists are expanded at execution: each statement is compiled once, whatever the lists.
         oldest = (
-            sa.select(inbox.c.tracker, inbox.c.ticket_id, sa.func.min(inbox.c.id).label("first"))
+            sa.select(inbox.c.tracker, inbox.c.ticket_id)
             .where(unsettled, ticket.not_in(list(skip)))
             .group_by(inbox.c.tracker, inbox.c.ticket_id)
-            .order_by("first")
+            .order_by(sa.func.min(inbox.c.id))
             .limit(tickets)
         )
+        # The chosen tickets' rows in one statement, oldest first: a ticket's first row is its
+        # oldest delivery, so the groups come out in the order the tickets have waited.
+        chosen = sa.select(inbox).where(unsettled, ticket.in_(oldest)).order_by(inbox.c.id)
         with self._read("read inbox") as conn:
-            chosen = [(row.tracker, row.ticket_id) for row in conn.execute(oldest)]
+            rows = conn.execute(chosen).all()
             behind = bool(watch) and (
                 conn.execute(
                     sa.select(inbox.c.id).where(unsettled, ticket.in_(list(watch))).limit(1)
                 ).first()
                 is not None
             )
-            if not chosen:
-                return [], behind
-            rows = conn.execute(
-                sa.select(inbox).where(unsettled, ticket.in_(chosen)).order_by(inbox.c.id)
-            ).all()
-        groups: dict[tuple[str, str], list[InboxItem]] = {ticket: [] for ticket in chosen}
+        groups: dict[tuple[str, str], list[InboxItem]] = {}
         for row in rows:
-            groups[(row.tracker, row.ticket_id)].append(InboxItem.model_validate(row._mapping))
-        return [items for items in groups.values() if items], behind
+            groups.setdefault((row.tracker, row.ticket_id), []).append(
+                InboxItem.model_validate(row._mapping)
+            )
+        return list(groups.values()), behind
 
     def done(self, item_ids: Sequence[int]) -> None:
         if not item_ids:
