@@ -235,10 +235,11 @@ class Reconciler:
         """From the store alone: every ref's base reads as the canonical value, every counterpart
         a route wants exists, and every comment stands in every ref (at its latest body).
 
-        A link half-way through a reconcile (a crash between two writes) is not settled, so a
-        hint about it always finishes the reconcile in full. Returns the link's comments as the
-        store holds them (``stored``, when the caller read them already), for ``echo``; None when
-        the link is not settled.
+        A link half-way through a reconcile (a crash between two writes, a mirror posted and not
+        recorded) is not settled, so a hint about it always finishes the reconcile in full; a
+        settled one is reconciled from the hinted ticket alone (``Focus``). Returns the link's
+        comments as the store holds them (``stored``, when the caller read them already); None
+        when the link is not settled.
         """
         for tracker, ref in link.refs.items():
             adapter = self.adapters.get(tracker)
