@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import queue
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.applications import Starlette
@@ -180,12 +181,120 @@ def test_kept_transition_offers_spare_the_gets_and_a_refused_one_is_asked_again(
 def test_an_edit_takes_the_issue_jira_answers_with_as_the_read_after_it(
     adapter: JiraAdapter, fake: FakeJira
 ) -> None:
+    """An edit of fields the changelog can undo is one request: no guard read before it, no
+    read after it (the account is asked once, to tell the bridge's own entries)."""
     issue = fake.open_issue("answered")
     seen = adapter.read(issue)
     before = len(fake.requests)
     after = adapter.update(issue, {Field.TITLE: "ours", Field.PRIORITY: "High"}, seen=seen)
-    assert [r.split()[0] for r in fake.requests[before:]] == ["GET", "PUT"]
+    assert fake.requests[before:] == ["GET /rest/api/3/myself", f"PUT /rest/api/3/issue/{issue}"]
     assert after == adapter.read(issue).model_copy(update={"correlation_key": None})
+    before = len(fake.requests)
+    adapter.update(issue, {Field.DUE: "2026-12-24"}, seen=after)
+    assert fake.requests[before:] == [f"PUT /rest/api/3/issue/{issue}"]
+
+
+def test_an_edit_after_someone_elses_is_undone_and_a_conflict(
+    adapter: JiraAdapter, fake: FakeJira
+) -> None:
+    """Alex changed the priority after the bridge's read: the bridge's edit is undone from its
+    own changelog entry, so Alex's value stands, and the merge gets a conflict to decide."""
+    issue = fake.open_issue("race", priority="Low")
+    seen = adapter.read(issue)
+    fake.edit(issue, priority="Highest")
+    with pytest.raises(
+        Conflict, match=r"priority changed since .*the edit of due, priority was undone"
+    ):
+        adapter.update(issue, {Field.PRIORITY: "High", Field.DUE: "2026-12-24"}, seen=seen)
+    now = adapter.read(issue)
+    assert now.fields[Field.PRIORITY] == "Highest" and now.fields[Field.DUE] is None
+    bridge = fake.me.account_id
+    assert [
+        (h["author"], [i["toString"] for i in h["items"]]) for h in fake.issues[issue].changelog
+    ] == [
+        (fake.person.account_id, ["Highest"]),
+        (bridge, ["High", "2026-12-24 00:00:00.0"]),
+        (bridge, ["Highest", None]),
+    ]
+
+
+def test_an_edit_after_someone_elses_of_another_field_writes_nothing_on_balance(
+    adapter: JiraAdapter, fake: FakeJira
+) -> None:
+    issue = fake.open_issue("race", priority="Low")
+    seen = adapter.read(issue)
+    fake.edit(issue, summary="retitled by Alex")
+    with pytest.raises(Conflict, match="title changed since"):
+        adapter.update(issue, {Field.PRIORITY: "High"}, seen=seen)
+    now = adapter.read(issue)
+    assert (now.fields[Field.TITLE], now.fields[Field.PRIORITY]) == ("retitled by Alex", "Low")
+
+
+def test_a_field_someone_changed_after_the_bridges_edit_is_not_undone(
+    adapter: JiraAdapter, fake: FakeJira, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Alex edits between the bridge's edit and Jira's answer: his later value is his, kept;
+    the other field the bridge wrote is undone, and the conflict raised."""
+    issue = fake.open_issue("race", priority="Low")
+    seen = adapter.read(issue)
+    change = fake._change
+
+    def then_alex(stored: Any, values: Any, author: str) -> None:
+        change(stored, values, author)
+        if author == fake.me.account_id and "priority" in values:
+            change(stored, {"priority": "Lowest"}, fake.person.account_id)
+
+    monkeypatch.setattr(fake, "_change", then_alex)
+    with pytest.raises(Conflict, match="the edit of due was undone"):
+        adapter.update(issue, {Field.PRIORITY: "High", Field.DUE: "2026-12-24"}, seen=seen)
+    now = adapter.read(issue)
+    assert now.fields[Field.PRIORITY] == "Lowest" and now.fields[Field.DUE] is None
+
+
+def test_a_long_changelog_is_read_back_from_its_end(
+    adapter: JiraAdapter, fake: FakeJira, spec_check: SpecCheck
+) -> None:
+    """An issue holds more changelog entries than its read embeds: the ones since the
+    bridge's read come from the changelog API, paged back from the end."""
+    fake.changelog_page = 3
+    issue = fake.open_issue("busy")
+    for n in range(7):
+        fake.edit(issue, summary=f"edit {n}")
+    seen = adapter.read(issue)
+    before = len(fake.requests)
+    adapter.update(issue, {Field.PRIORITY: "High"}, seen=seen)
+    assert fake.requests[before + 1 :] == [
+        f"PUT /rest/api/3/issue/{issue}",
+        f"GET /rest/api/3/issue/{issue}/changelog",
+    ]
+    fake.edit(issue, summary="edit 7")
+    for n in range(8, 12):
+        fake.edit(issue, labels=[f"l{n}"])
+    with pytest.raises(Conflict, match="title changed since"):
+        adapter.update(issue, {Field.PRIORITY: "Low"}, seen=seen)
+    assert adapter.read(issue).fields[Field.PRIORITY] == "High"
+    assert any("/changelog?" in c for c in spec_check.checked)
+
+
+def test_a_move_is_read_before_and_not_after(adapter: JiraAdapter, fake: FakeJira) -> None:
+    """A status change reads the issue once, to start from its status and guard it; the
+    transitions answer 204, and what they leave is that read with the status reached."""
+    issue = fake.open_issue("moving")
+    seen = adapter.read(issue)
+    before = len(fake.requests)
+    after = adapter.update(issue, {Field.STATUS: "Done"}, seen=seen)
+    sent = fake.requests[before:]
+    assert sent[0] == f"GET /rest/api/3/issue/{issue}"
+    assert [
+        r for r in sent if r.startswith("GET /rest/api/3/issue/") and "/" not in r.split(issue)[1]
+    ] == [sent[0]]
+    assert len([r for r in sent if r.startswith("POST")]) == 2
+    now = adapter.read(issue)
+    assert after.fields == now.fields and now.fields[Field.STATUS] == "Done"
+    fake.move(issue, "In Progress")
+    with pytest.raises(Conflict, match="status changed since"):
+        adapter.update(issue, {Field.STATUS: "To Do"}, seen=now)
+    assert fake.issues[issue].status == "In Progress"
 
 
 def test_an_edit_answered_with_only_the_edited_fields_is_read_again(
@@ -329,6 +438,11 @@ def test_update_of_a_ticket_changed_since_it_was_seen_is_a_conflict(
     fake.edit(issue, summary="moved on")
     with pytest.raises(Conflict):
         adapter.update(issue, {Field.TITLE: "ours"}, seen=seen)
+    assert adapter.read(issue).fields[Field.TITLE] == "moved on"
+    fake.edit(issue, description="theirs")
+    with pytest.raises(Conflict):
+        adapter.update(issue, {Field.DESCRIPTION: "ours"}, seen=seen)
+    assert adapter.read(issue).fields[Field.DESCRIPTION] == "theirs"
     assert (
         adapter.update(issue, {Field.TITLE: "ours"}, seen=adapter.read(issue)).fields[Field.TITLE]
         == "ours"

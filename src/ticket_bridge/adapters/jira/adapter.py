@@ -23,7 +23,14 @@ import requests
 from ticket_bridge.adapters.jira import adf, webhooks
 from ticket_bridge.adapters.jira.client import JiraClient, Refusal
 from ticket_bridge.adapters.jira.config import JiraConfig
-from ticket_bridge.adapters.jira.payloads import TransitionOffer, offers, parse_time
+from ticket_bridge.adapters.jira.payloads import (
+    ChangeItem,
+    History,
+    HistoryPage,
+    TransitionOffer,
+    offers,
+    parse_time,
+)
 from ticket_bridge.adapters.jira.translate import translation
 from ticket_bridge.adapters.pacing import RequestBudget
 from ticket_bridge.bridge import comments
@@ -61,6 +68,26 @@ PROJECTS_KEPT = 10_000
 WEBHOOKS = "/rest/webhooks/1.0/"
 WEBHOOK_EVENTS = ("jira:issue_created", "jira:issue_updated", "comment_created", "comment_updated")
 Graph = dict[str, set[str]]
+HISTORY_FIELDS: dict[str, Field] = {
+    "summary": Field.TITLE,
+    "description": Field.DESCRIPTION,
+    "status": Field.STATUS,
+    "priority": Field.PRIORITY,
+    "duedate": Field.DUE,
+    "assignee": Field.ASSIGNEE,
+}
+"""Changelog field ids of the synced fields."""
+UNDO: dict[str, Callable[[ChangeItem], Any]] = {
+    "summary": lambda i: i.old_text or "",
+    "priority": lambda i: {"id": i.old} if i.old else None,
+    "duedate": lambda i: i.old,
+    "assignee": lambda i: {"accountId": i.old} if i.old else None,
+}
+"""An edit's value that puts back what a change item replaced, by its field id."""
+UNDOABLE = frozenset(HISTORY_FIELDS[name] for name in UNDO)
+"""Fields whose change items say exactly what they replaced (a description's is rendered text,
+and a status moves by transitions): an edit of these alone is checked after it is made."""
+HISTORY_PAGE = 100
 
 
 def jql_minute(at: dt.datetime, zone: ZoneInfo, *, up: bool = False) -> str:
@@ -455,14 +482,20 @@ class JiraAdapter:
     def update(
         self, ticket_id: str, patch: Mapping[Field, Json], *, seen: NativeTicket | None = None
     ) -> NativeTicket:
-        """Jira has no conditional write: ``seen`` is checked by a read just before writing
-        (its fields, not its stamp: a comment moves the stamp), and a status change starts
-        from what that read found.
+        """Jira has no conditional write. An edit of fields a changelog entry can undo is made
+        first and checked after (``_checked_edit``); anything else is checked by a read just
+        before writing (``seen``'s fields, not its stamp: a comment moves the stamp), and a
+        status change starts from what that read found.
 
-        An edit asks for the issue back (``returnIssue``), which is the read after it when it
-        holds every field the bridge reads; a transition answers 204, so a move ends in a read.
+        A move answers 204, so what it leaves is the guard read with the status reached: the
+        delivery of the move names the bridge's account, an echo that needs no read.
         """
         ref = self._ref(ticket_id)
+        fields = self._field_values({f: v for f, v in patch.items() if f is not Field.STATUS}, ref)
+        status = patch.get(Field.STATUS)
+        target = status if isinstance(status, str) and status else None
+        if seen is not None and target is None and fields and set(patch) <= UNDOABLE:
+            return self._checked_edit(ticket_id, fields, seen, ref)
         raw: dict[str, Any] | None = None
         if seen is not None:
             raw = self.client.issue(ticket_id, FIELDS, self.config.property_key)
@@ -473,9 +506,6 @@ class JiraAdapter:
                     f"{', '.join(moved)} changed since {seen.updated_at.isoformat()}",
                     ref=ref,
                 )
-        fields = self._field_values({f: v for f, v in patch.items() if f is not Field.STATUS}, ref)
-        status = patch.get(Field.STATUS)
-        target = status if isinstance(status, str) and status else None
         after: NativeTicket | None = None
         if fields:
             answer = self.client.request(
@@ -487,8 +517,97 @@ class JiraAdapter:
             )
             after = None if target else self._returned(answer, seen)
         if target:
-            self._move(ticket_id, target, raw)
+            reached = self._move(ticket_id, target, raw)
+            if raw is not None and not fields:
+                native = self._native(raw)
+                return native.model_copy(
+                    update={"fields": {**native.fields, Field.STATUS: reached}}
+                )
         return after if after is not None else self.read(ticket_id)
+
+    def _checked_edit(
+        self, ticket_id: str, fields: dict[str, Any], seen: NativeTicket, ref: str
+    ) -> NativeTicket:
+        """Edit, then read the changelog for anyone else's change since ``seen``: found, the
+        edit is undone from its own entry's ``from`` values (on the fields nobody changed
+        after it) and ``Conflict`` raised, so on balance nothing was written, as a guard read
+        would have had it. The issue comes back with the edit, so this costs one request
+        where a guard read costs two; the window for a lost update is the same few
+        milliseconds between two requests.
+        """
+        me = self.client.myself().get("accountId")
+        answer = self.client.request(
+            "PUT",
+            f"issue/{ticket_id}",
+            params={"returnIssue": "true", "expand": "changelog"},
+            body={"fields": fields},
+            ref=ref,
+        )
+        since = self._since(ticket_id, answer, seen.updated_at, ref)
+        foreign = [
+            h
+            for h in since
+            if not (me and h.by(str(me))) and any(i.name in HISTORY_FIELDS for i in h.items)
+        ]
+        if not foreign:
+            after = self._returned(answer, seen)
+            return after if after is not None else self.read(ticket_id)
+        undo: dict[str, Any] = {}
+        ours = [h for h in since if me and h.by(str(me))]
+        if ours:
+            later = {i.name for h in since if h.order > ours[-1].order for i in h.items}
+            for item in ours[-1].items:
+                if item.name in fields and item.name not in later:
+                    undo[str(item.name)] = UNDO[str(item.name)](item)
+        if undo:
+            self.client.request("PUT", f"issue/{ticket_id}", body={"fields": undo}, ref=ref)
+        changed = sorted(
+            {
+                HISTORY_FIELDS[str(i.name)]
+                for h in foreign
+                for i in h.items
+                if i.name in HISTORY_FIELDS
+            }
+        )
+        raise Conflict(
+            self.name,
+            f"{', '.join(changed)} changed since {seen.updated_at.isoformat()}"
+            + (
+                f"; the edit of {', '.join(sorted(HISTORY_FIELDS[n] for n in undo))} was undone"
+                if undo
+                else ""
+            ),
+            ref=ref,
+        )
+
+    def _since(self, ticket_id: str, answer: Any, since: dt.datetime, ref: str) -> list[History]:
+        """The changelog entries after ``since``, oldest first: from the page the edit answered
+        with when it holds them all, else read back from the end of the changelog API."""
+        embedded = answer.get("changelog") if isinstance(answer, dict) else None
+        page = HistoryPage.model_validate(embedded or {})
+        if embedded is not None and page.start_at == 0 and len(page.entries) >= page.total:
+            found = list(page.entries)
+        else:
+            found = []
+            end = page.total if embedded is not None else None
+            while end is None or end > 0:
+                start = 0 if end is None else max(0, end - HISTORY_PAGE)
+                got = HistoryPage.model_validate(
+                    self.client.request(
+                        "GET",
+                        f"issue/{ticket_id}/changelog",
+                        params={"startAt": start, "maxResults": HISTORY_PAGE},
+                        ref=ref,
+                    )
+                )
+                if end is None and got.total > len(got.entries):
+                    end = got.total
+                    continue
+                found = [*got.entries, *found]
+                if start == 0 or (got.entries and got.entries[0].at <= since):
+                    break
+                end = start
+        return sorted((h for h in found if h.at > since), key=lambda h: h.order)
 
     def _returned(self, answer: Any, seen: NativeTicket | None) -> NativeTicket | None:
         """The issue an edit answered with, when it has every field a read asks for (its
@@ -515,8 +634,9 @@ class JiraAdapter:
             self._explored[where] = set()
         return self._known[where]
 
-    def _move(self, issue_id: str, target: str, raw: dict[str, Any] | None = None) -> None:
-        """Walk the shortest known path of transitions to ``target`` (or an equivalent status).
+    def _move(self, issue_id: str, target: str, raw: dict[str, Any] | None = None) -> str:
+        """Walk the shortest known path of transitions to ``target`` (or an equivalent status);
+        returns the status reached.
 
         The transitions API only shows what leaves the current status, so the graph is what the
         config lists plus every offer seen (an offer list replaces the config's guess for its
@@ -528,20 +648,20 @@ class JiraAdapter:
         ref = self._ref(issue_id)
         if raw is None:
             raw = self.client.issue(issue_id, "status,project,issuetype", "")
-        status = raw["fields"]["status"]["name"]
+        status = str(raw["fields"]["status"]["name"])
         where = (raw["fields"]["project"]["key"], raw["fields"]["issuetype"]["name"])
         graph, explored = self._graph(where), self._explored[where]
         equivalent = self._targets(target) | {target}
         origin, walked = status, [status]
         for _ in range(4 * (len(graph) + len(equivalent)) + 8):
             if status == target:
-                return
+                return status
             offered, kept = self._offers(issue_id, where, status)
             graph[status] = {o.to.name for o in offered}
             explored.add(status)
             path = plan(graph, status, {target})
             if path is None and status in equivalent:
-                return
+                return status
             path = path or plan(graph, status, equivalent)
             if path is None and self.config.explore_workflow:
                 unknown = {s for targets in graph.values() for s in targets} - explored

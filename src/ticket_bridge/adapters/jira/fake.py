@@ -242,6 +242,7 @@ class FakeJira:
         self.faults: list[tuple[str, int, dict[str, str], bool]] = []
         self._ids = itertools.count(10001)
         self._comment_ids = itertools.count(20001)
+        self._history_ids = itertools.count(30001)
         self._keys: dict[str, itertools.count[int]] = {}
         self._window: list[dt.datetime] = []
         self.subscriptions: list[Subscription] = []
@@ -251,6 +252,8 @@ class FakeJira:
         """The most issues one search page holds whatever ``maxResults`` asks (Jira caps it)."""
         self.admin = True
         """Whether the API user administers Jira: workflows and admin webhooks answer 403 if not."""
+        self.changelog_page = 100
+        """The most changelog entries an issue read embeds (``expand=changelog``)."""
         self.returned_fields: Literal["all", "edited"] = "all"
         """What an edit with ``returnIssue`` answers with: the spec says both "the issue with
         fields edited in this request" and "the same format as in the Get issue API"."""
@@ -493,7 +496,8 @@ class FakeJira:
         if name.startswith("jira:"):
             payload["issue_event_type_name"] = "issue_generic"
             payload["user"] = self._user(issue.actor)
-            payload["changelog"] = {"id": str(len(issue.changelog)), "items": items or []}
+            latest = issue.changelog[-1]["id"] if issue.changelog else "0"
+            payload["changelog"] = {"id": latest, "items": items or []}
         if comment is not None:
             payload["comment"] = {
                 "id": comment.id,
@@ -565,8 +569,8 @@ class FakeJira:
             "properties": copy.deepcopy(issue.properties),
         }
 
-    def _touch(self, issue: StoredIssue, actor: str) -> None:
-        issue.updated = self.clock()
+    def _touch(self, issue: StoredIssue, actor: str, at: dt.datetime | None = None) -> None:
+        issue.updated = at or self.clock()
         issue.actor = actor
         self._index(issue)
 
@@ -607,25 +611,47 @@ class FakeJira:
         self._emit("jira:issue_created", issue)
         return issue
 
+    def _item(self, name: str, old: Any, new: Any) -> dict[str, Any]:
+        """One change item as Jira writes it: ``from``/``to`` hold ids where the field has them
+        (a priority's id, an account id, a date), the strings what a person reads."""
+        ids: dict[str, Any] = {
+            "priority": lambda v: None if v is None else self._priority_id(v),
+            "assignee": lambda v: v,
+            "duedate": lambda v: v,
+        }
+        words: dict[str, Any] = {
+            "assignee": lambda v: None if v is None else self._user(v)["displayName"],
+            "duedate": lambda v: None if v is None else f"{v} 00:00:00.0",
+        }
+        key = ids.get(name, lambda v: None)
+        say = words.get(name, _text)
+        return {
+            "field": name,
+            "fieldtype": "jira",
+            "fieldId": name,
+            "from": key(old),
+            "fromString": say(old),
+            "to": key(new),
+            "toString": say(new),
+        }
+
+    def _history(self, issue: StoredIssue, author: str, items: list[dict[str, Any]]) -> None:
+        """Log a change and stamp the issue with the same instant, as one Jira edit does."""
+        at = self.clock()
+        issue.changelog.append(
+            {"id": str(next(self._history_ids)), "author": author, "created": at, "items": items}
+        )
+        self._touch(issue, author, at)
+
     def _change(self, issue: StoredIssue, values: Mapping[str, Any], author: str) -> None:
         items: list[dict[str, Any]] = []
         for name, value in values.items():
             old = issue.fields.get(name)
             if old != value:
                 issue.fields[name] = value
-                items.append(
-                    {
-                        "field": name,
-                        "fieldtype": "jira",
-                        "from": None,
-                        "fromString": _text(old),
-                        "to": None,
-                        "toString": _text(value),
-                    }
-                )
+                items.append(self._item(name, old, value))
         if items:
-            issue.changelog.append({"author": author, "created": self.clock(), "items": items})
-            self._touch(issue, author)
+            self._history(issue, author, items)
             self._emit("jira:issue_updated", issue, items=items)
 
     def _set_status(
@@ -659,8 +685,7 @@ class FakeJira:
                 }
             )
             issue.fields["resolution"] = None
-        issue.changelog.append({"author": author, "created": self.clock(), "items": items})
-        self._touch(issue, author)
+        self._history(issue, author, items)
         self._emit("jira:issue_updated", issue, items=items)
 
     def _add_comment(
@@ -765,9 +790,26 @@ class FakeJira:
             return full
         return {k: v for k, v in full.items() if k in wanted}
 
+    def _history_json(self, history: dict[str, Any]) -> dict[str, Any]:
+        """A changelog entry; Jira's null ``from``/``to`` are left out (the spec has them as
+        strings, and a reader must take a missing one as null either way)."""
+        return {
+            "id": history["id"],
+            "author": self._user(history["author"]),
+            "created": jira_time(history["created"], self.zone, rfc3339=True),
+            "items": [{k: v for k, v in i.items() if v is not None} for i in history["items"]],
+        }
+
     def _issue_json(
-        self, issue: StoredIssue, fields: set[str] | None, properties: set[str]
+        self,
+        issue: StoredIssue,
+        fields: set[str] | None,
+        properties: set[str],
+        *,
+        changelog: bool = False,
     ) -> dict[str, Any]:
+        """``changelog`` embeds the first ``changelog_page`` entries, oldest first, as the
+        changelog API pages them (Jira does not say which entries an embedded page holds)."""
         out: dict[str, Any] = {
             "expand": "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations",
             "id": issue.id,
@@ -779,6 +821,14 @@ class FakeJira:
         if properties:
             out["properties"] = {
                 k: v for k, v in issue.properties.items() if k in properties or "*all" in properties
+            }
+        if changelog:
+            page = issue.changelog[: self.changelog_page]
+            out["changelog"] = {
+                "startAt": 0,
+                "maxResults": self.changelog_page,
+                "total": len(issue.changelog),
+                "histories": [self._history_json(h) for h in page],
             }
         return out
 
@@ -810,6 +860,7 @@ class FakeJira:
             Route(API + "/issue", self._post_issue, methods=["POST"]),
             Route(API + "/issue/{key}", self._get_issue, methods=["GET"]),
             Route(API + "/issue/{key}", self._put_issue, methods=["PUT"]),
+            Route(API + "/issue/{key}/changelog", self._get_changelog, methods=["GET"]),
             Route(API + "/issue/{key}/transitions", self._get_transitions, methods=["GET"]),
             Route(API + "/issue/{key}/transitions", self._post_transition, methods=["POST"]),
             Route(API + "/issue/{key}/comment", self._get_comments, methods=["GET"]),
@@ -1010,11 +1061,36 @@ class FakeJira:
         }
         return fields or None, properties
 
+    @staticmethod
+    def _expanded(request: Request) -> set[str]:
+        return {e for raw in request.query_params.getlist("expand") for e in raw.split(",") if e}
+
     async def _get_issue(self, request: Request) -> Response:
         fields, properties = self._wanted(request)
+        changelog = "changelog" in self._expanded(request)
         with self.lock:
+            issue = self._issue(request.path_params["key"])
+            return JSONResponse(self._issue_json(issue, fields, properties, changelog=changelog))
+
+    async def _get_changelog(self, request: Request) -> Response:
+        try:
+            start = int(request.query_params.get("startAt", "0"))
+            size = min(100, int(request.query_params.get("maxResults", "100")))
+        except ValueError:
+            raise JiraFault(400, ["startAt and maxResults must be numbers."]) from None
+        with self.lock:
+            issue = self._issue(request.path_params["key"])
+            page = issue.changelog[start : start + size]
+            total = len(issue.changelog)
             return JSONResponse(
-                self._issue_json(self._issue(request.path_params["key"]), fields, properties)
+                {
+                    "self": f"https://fake.atlassian.net/rest/api/3/issue/{issue.id}/changelog",
+                    "startAt": start,
+                    "maxResults": size,
+                    "total": total,
+                    "isLast": start + len(page) >= total,
+                    "values": [self._history_json(h) for h in page],
+                }
             )
 
     async def _put_issue(self, request: Request) -> Response:
@@ -1031,7 +1107,8 @@ class FakeJira:
             self._change(issue, values, self.me.account_id)
             if request.query_params.get("returnIssue") == "true":
                 edited = set(body.get("fields") or {}) if self.returned_fields == "edited" else None
-                return JSONResponse(self._issue_json(issue, edited, set()))
+                changelog = "changelog" in self._expanded(request)
+                return JSONResponse(self._issue_json(issue, edited, set(), changelog=changelog))
         return Response(status_code=204)
 
     def _transition_json(

@@ -67,11 +67,55 @@ class CommentStub(Incoming):
 
 
 class ChangeItem(Incoming):
+    """One field a change set: ``old`` is Jira's ``from`` (an id where the field has one: a
+    priority's, an account's, a date), ``old_text`` its ``fromString``."""
+
     field: str | None = None
+    field_id: str | None = Field(default=None, alias="fieldId")
+    old: str | None = Field(default=None, alias="from")
+    old_text: str | None = Field(default=None, alias="fromString")
+
+    @property
+    def name(self) -> str | None:
+        return self.field_id or self.field
 
 
 class Changelog(Incoming):
     items: tuple[ChangeItem, ...] = ()
+
+
+class History(Incoming):
+    """One changelog entry: who changed which fields, when."""
+
+    id: str
+    author: Someone = None
+    created: str
+    items: tuple[ChangeItem, ...] = ()
+
+    @property
+    def at(self) -> dt.datetime:
+        return parse_time(self.created)
+
+    @property
+    def order(self) -> tuple[dt.datetime, int]:
+        return self.at, int(self.id) if self.id.isdigit() else 0
+
+    def by(self, account: str) -> bool:
+        return self.author is not None and self.author.account_id == account
+
+
+class HistoryPage(Incoming):
+    """A page of changelog entries, oldest first: embedded in an issue (``histories``) or from
+    the changelog API (``values``)."""
+
+    start_at: int = Field(default=0, alias="startAt")
+    total: int = 0
+    histories: tuple[History, ...] = ()
+    values: tuple[History, ...] = ()
+
+    @property
+    def entries(self) -> tuple[History, ...]:
+        return self.histories or self.values
 
 
 class Delivery(Incoming):
