@@ -417,7 +417,8 @@ def run(tmp: Path, *, quick: bool) -> list[Result]:
             ),
         ],
     )
-    worst = max(results_b[k]["requests"] / least[k] for k in KINDS)
+    worst_kind = max(KINDS, key=lambda k: results_b[k]["requests"] / least[k])
+    worst = results_b[worst_kind]["requests"] / least[worst_kind]
     api = Result(
         "api_economy",
         "API economy: requests at the fakes per propagated change",
@@ -432,7 +433,15 @@ def run(tmp: Path, *, quick: bool) -> list[Result]:
             "naive/bridge",
         ],
         economy,
-        [Target("requests per change, worst kind", "<= 1.5x least", f"{worst:.2f}x", worst <= 1.5)],
+        [
+            Target(
+                "requests per change, worst kind",
+                "<= 1.5x least",
+                f"{worst:.3f}x ({worst_kind}: {results_b[worst_kind]['requests']:.2f} of "
+                f"{least[worst_kind]:.0f})",
+                worst <= 1.5,
+            )
+        ],
         [
             "least: one read of the source (no delivery carries the whole state) and one write to each "
             "of the two other trackers, and for a status change one Jira transition for each step of "

@@ -224,11 +224,12 @@ class Adapter(Protocol):
 
         ``seen`` is the ticket the patch was computed against: as just read, or as the bridge
         last read or wrote it (its base), when a hint named another ticket of the link. The
-        adapter raises ``Conflict`` when a field ``seen`` holds moved on since
-        (``NativeTicket.moved_since``; by a conditional write where the tracker has one, else
-        by a read just before writing); a stamp moved by a comment alone is no conflict. It
-        may spare reads with what ``seen`` holds. The returned ticket may have another id (a
-        Zendesk follow-up of a closed ticket): the link moves to it.
+        adapter raises ``Conflict`` when a field ``seen`` holds moved on since, having written
+        nothing on balance (``NativeTicket.moved_since``; by a conditional write where the
+        tracker has one, by the tracker's history of the write, undoing it, or by a read just
+        before writing); a stamp moved by a comment alone is no conflict. It may spare reads
+        with what ``seen`` holds. The returned ticket may have another id (a Zendesk follow-up
+        of a closed ticket): the link moves to it.
         """
 
     def comments(self, ticket_id: str) -> Sequence[NativeComment]:
