@@ -251,6 +251,42 @@ def test_a_field_someone_changed_after_the_bridges_edit_is_not_undone(
     assert now.fields[Field.PRIORITY] == "Lowest" and now.fields[Field.DUE] is None
 
 
+@pytest.mark.parametrize("lost", ["the edit's answer", "the undo"])
+def test_a_checked_edit_cut_short_and_retried_still_leaves_their_value(
+    adapter: JiraAdapter,
+    fake: FakeJira,
+    monkeypatch: pytest.MonkeyPatch,
+    spec_check: SpecCheck,
+    lost: str,
+) -> None:
+    """The reconciler retries a whole update on a transient error: Jira records no entry for
+    an edit that changes nothing, so the retry finds the first attempt's entry and undoes it."""
+    issue = fake.open_issue("race", priority="Low")
+    seen = adapter.read(issue)
+    fake.edit(issue, priority="Highest")
+    put = f"PUT /rest/api/3/issue/{issue}"
+    if lost == "the edit's answer":
+        fake.fail_next(put, 503, after_write=True)
+    else:
+        change = fake._change
+        failed: list[bool] = []
+
+        def then_fail(stored: Any, values: Any, author: str) -> None:
+            change(stored, values, author)
+            if values.get("priority") == "High" and not failed:
+                failed.append(True)
+                fake.fail_next(put, 503)
+
+        monkeypatch.setattr(fake, "_change", then_fail)
+    with pytest.raises(Transient, match="503"):
+        adapter.update(issue, {Field.PRIORITY: "High"}, seen=seen)
+    with pytest.raises(Conflict, match="the edit of priority was undone"):
+        adapter.update(issue, {Field.PRIORITY: "High"}, seen=seen)
+    assert adapter.read(issue).fields[Field.PRIORITY] == "Highest"
+    assert spec_check.failures and all("-> 503:" in f for f in spec_check.failures)
+    spec_check.failures.clear()  # the spec lists no 503; Jira sends one when it is overloaded
+
+
 def test_a_long_changelog_is_read_back_from_its_end(
     adapter: JiraAdapter, fake: FakeJira, spec_check: SpecCheck
 ) -> None:
