@@ -535,7 +535,7 @@ class JiraAdapter:
         where a guard read costs two; the window for a lost update is the same few
         milliseconds between two requests.
         """
-        me = self.client.myself().get("accountId")
+        me = self.identify()
         answer = self.client.request(
             "PUT",
             f"issue/{ticket_id}",
@@ -544,16 +544,14 @@ class JiraAdapter:
             ref=ref,
         )
         since = self._since(ticket_id, answer, seen.updated_at, ref)
+        ours = [h for h in since if me is not None and h.by(me)]
         foreign = [
-            h
-            for h in since
-            if not (me and h.by(str(me))) and any(i.name in HISTORY_FIELDS for i in h.items)
+            h for h in since if h not in ours and any(i.name in HISTORY_FIELDS for i in h.items)
         ]
         if not foreign:
             after = self._returned(answer, seen)
             return after if after is not None else self.read(ticket_id)
         undo: dict[str, Any] = {}
-        ours = [h for h in since if me and h.by(str(me))]
         if ours:
             later = {i.name for h in since if h.order > ours[-1].order for i in h.items}
             for item in ours[-1].items:
@@ -584,30 +582,32 @@ class JiraAdapter:
         """The changelog entries after ``since``, oldest first: from the page the edit answered
         with when it holds them all, else read back from the end of the changelog API."""
         embedded = answer.get("changelog") if isinstance(answer, dict) else None
-        page = HistoryPage.model_validate(embedded or {})
-        if embedded is not None and page.start_at == 0 and len(page.entries) >= page.total:
-            found = list(page.entries)
-        else:
-            found = []
-            end = page.total if embedded is not None else None
-            while end is None or end > 0:
-                start = 0 if end is None else max(0, end - HISTORY_PAGE)
-                got = HistoryPage.model_validate(
-                    self.client.request(
-                        "GET",
-                        f"issue/{ticket_id}/changelog",
-                        params={"startAt": start, "maxResults": HISTORY_PAGE},
-                        ref=ref,
-                    )
-                )
-                if end is None and got.total > len(got.entries):
-                    end = got.total
-                    continue
+        page = (
+            HistoryPage.model_validate(embedded)
+            if embedded is not None
+            else self._changelog(ticket_id, 0, ref)
+        )
+        found = list(page.entries)
+        if page.start_at != 0 or len(found) < page.total:
+            found, end = [], page.total
+            while end > 0:
+                start = max(0, end - HISTORY_PAGE)
+                got = self._changelog(ticket_id, start, ref)
                 found = [*got.entries, *found]
-                if start == 0 or (got.entries and got.entries[0].at <= since):
+                if got.entries and got.entries[0].at <= since:
                     break
                 end = start
         return sorted((h for h in found if h.at > since), key=lambda h: h.order)
+
+    def _changelog(self, ticket_id: str, start: int, ref: str) -> HistoryPage:
+        return HistoryPage.model_validate(
+            self.client.request(
+                "GET",
+                f"issue/{ticket_id}/changelog",
+                params={"startAt": start, "maxResults": HISTORY_PAGE},
+                ref=ref,
+            )
+        )
 
     def _returned(self, answer: Any, seen: NativeTicket | None) -> NativeTicket | None:
         """The issue an edit answered with, when it has every field a read asks for (its

@@ -1065,6 +1065,16 @@ class FakeJira:
     def _expanded(request: Request) -> set[str]:
         return {e for raw in request.query_params.getlist("expand") for e in raw.split(",") if e}
 
+    @staticmethod
+    def _paging(request: Request, size: int, *, cap: int | None = None) -> tuple[int, int]:
+        """``startAt`` and ``maxResults``, the latter at most ``cap``, as Jira caps its pages."""
+        try:
+            start = int(request.query_params.get("startAt", "0"))
+            asked = int(request.query_params.get("maxResults", str(size)))
+        except ValueError:
+            raise JiraFault(400, ["startAt and maxResults must be numbers."]) from None
+        return start, asked if cap is None else min(cap, asked)
+
     async def _get_issue(self, request: Request) -> Response:
         fields, properties = self._wanted(request)
         changelog = "changelog" in self._expanded(request)
@@ -1073,11 +1083,7 @@ class FakeJira:
             return JSONResponse(self._issue_json(issue, fields, properties, changelog=changelog))
 
     async def _get_changelog(self, request: Request) -> Response:
-        try:
-            start = int(request.query_params.get("startAt", "0"))
-            size = min(100, int(request.query_params.get("maxResults", "100")))
-        except ValueError:
-            raise JiraFault(400, ["startAt and maxResults must be numbers."]) from None
+        start, size = self._paging(request, 100, cap=100)
         with self.lock:
             issue = self._issue(request.path_params["key"])
             page = issue.changelog[start : start + size]
@@ -1188,11 +1194,7 @@ class FakeJira:
         return Response(status_code=204)
 
     async def _get_comments(self, request: Request) -> Response:
-        try:
-            start = int(request.query_params.get("startAt", "0"))
-            size = min(5000, int(request.query_params.get("maxResults", "100")))
-        except ValueError:
-            raise JiraFault(400, ["startAt and maxResults must be numbers."]) from None
+        start, size = self._paging(request, 100, cap=5000)
         order = request.query_params.get("orderBy", "created")
         with self.lock:
             issue = self._issue(request.path_params["key"])
@@ -1484,12 +1486,8 @@ class FakeJira:
 
     async def _priority_schemes(self, request: Request) -> Response:
         """One scheme, the default: every project uses it, holding every priority of the site."""
-        expand = request.query_params.get("expand", "").split(",")
-        try:
-            start = int(request.query_params.get("startAt", "0"))
-            size = int(request.query_params.get("maxResults", "50"))
-        except ValueError:
-            raise JiraFault(400, ["startAt and maxResults must be numbers."]) from None
+        expand = self._expanded(request)
+        start, size = self._paging(request, 50)
         with self.lock:
             scheme: dict[str, Any] = {
                 "id": "1",
