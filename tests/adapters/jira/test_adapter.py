@@ -157,19 +157,22 @@ def test_kept_transition_offers_spare_the_gets_and_a_refused_one_is_asked_again(
     assert len([r for r in sent if r.startswith("POST") and r.endswith("/transitions")]) == 2
     assert fake.issues[second].status == "Done"
 
-    # An admin replaces the way out of "To Do": the kept "11" is refused, the new one taken.
+    # An admin replaces the way out of "In Progress" (the way out of "To Do" comes with the
+    # issue's read): the kept "21" is refused, the issue's offers asked for, the new one taken.
     workflow = fake.projects["SUP"].workflow
     fake.projects["SUP"].workflow = Workflow(
         name=workflow.name,
         statuses=workflow.statuses,
         transitions=(
-            Transition("12", "Begin", "In Progress", ("To Do",)),
-            *(t for t in workflow.transitions if t.id != "11"),
+            Transition("22", "Close", "Done", ("In Progress",), ("resolution",)),
+            *(t for t in workflow.transitions if t.id != "21"),
         ),
         initial=workflow.initial,
     )
+    before = len(fake.requests)
     adapter.update(third, {Field.STATUS: "Done"})
     assert fake.issues[third].status == "Done"
+    assert fake.requests[before:].count(f"GET /rest/api/3/issue/{third}/transitions") == 1
     assert [
         i["toString"]
         for c in fake.issues[third].changelog
@@ -313,16 +316,22 @@ def test_a_long_changelog_is_read_back_from_its_end(
 
 
 def test_a_move_is_read_before_and_not_after(adapter: JiraAdapter, fake: FakeJira) -> None:
-    """A status change reads the issue once, to start from its status and guard it; the
-    transitions answer 204, and what they leave is that read with the status reached."""
-    issue = fake.open_issue("moving")
+    """A status change reads the issue once, to start from its status and guard it, with the
+    offers out of that status in the same read; the transitions answer 204, and what they
+    leave is that read with the status reached. Only the offers of the status in between are
+    asked for, once."""
+    issue, other = fake.open_issue("moving"), fake.open_issue("moving too")
     seen = adapter.read(issue)
     before = len(fake.requests)
     after = adapter.update(issue, {Field.STATUS: "Done"}, seen=seen)
-    sent = fake.requests[before:]
-    assert sent[0] == f"GET /rest/api/3/issue/{issue}"
-    assert sent.count(f"GET /rest/api/3/issue/{issue}") == 1
-    assert len([r for r in sent if r.startswith("POST")]) == 2
+    get, move = f"GET /rest/api/3/issue/{issue}", f"POST /rest/api/3/issue/{issue}/transitions"
+    assert fake.requests[before:] == [get, move, f"GET /rest/api/3/issue/{issue}/transitions", move]
+    seen = adapter.read(other)
+    before = len(fake.requests)
+    adapter.update(other, {Field.STATUS: "Done"}, seen=seen)
+    move = f"POST /rest/api/3/issue/{other}/transitions"
+    assert fake.requests[before:] == [f"GET /rest/api/3/issue/{other}", move, move]
+    assert fake.issues[other].status == "Done"
     now = adapter.read(issue)
     assert after.fields == now.fields and now.fields[Field.STATUS] == "Done"
     fake.move(issue, "In Progress")

@@ -63,7 +63,9 @@ FIELDS = (
 BACKLOG_FIELDS = (*FIELDS.split(","), "created")
 SERVICE_DESK_INTERNAL = "sd.public.comment"
 RECONCILE_LIMIT = 50
-OFFERS_KEPT = 300.0
+OFFERS = "transitions.fields"
+"""The expansion that gives an issue's transition offers (with their screens) in its read."""
+OFFERS_KEPT = 3600.0
 PROJECTS_KEPT = 10_000
 WEBHOOKS = "/rest/webhooks/1.0/"
 WEBHOOK_EVENTS = ("jira:issue_created", "jira:issue_updated", "comment_created", "comment_updated")
@@ -498,7 +500,9 @@ class JiraAdapter:
             return self._checked_edit(ticket_id, fields, seen, ref)
         raw: dict[str, Any] | None = None
         if seen is not None:
-            raw = self.client.issue(ticket_id, FIELDS, self.config.property_key)
+            raw = self.client.issue(
+                ticket_id, FIELDS, self.config.property_key, expand=OFFERS if target else ""
+            )
             moved = self._native(raw).moved_since(seen)
             if moved:
                 raise Conflict(
@@ -643,20 +647,23 @@ class JiraAdapter:
         status). With no known path, and ``explore_workflow`` on, the walk steps into the nearest
         status whose transitions are unknown and plans again; each step is re-planned from the
         offers actually available, so a stale graph costs a re-plan, never a wrong transition.
-        ``raw`` is the issue as just read, when the caller has it.
+        ``raw`` is the issue as just read, when the caller has it; read with ``OFFERS``, it
+        holds the first step's offers.
         """
         ref = self._ref(issue_id)
         if raw is None:
-            raw = self.client.issue(issue_id, "status,project,issuetype", "")
+            raw = self.client.issue(issue_id, "status,project,issuetype", "", expand=OFFERS)
         status = str(raw["fields"]["status"]["name"])
         where = (raw["fields"]["project"]["key"], raw["fields"]["issuetype"]["name"])
+        fresh = offers(raw["transitions"]) if isinstance(raw.get("transitions"), list) else None
         graph, explored = self._graph(where), self._explored[where]
         equivalent = self._targets(target) | {target}
         origin, walked = status, [status]
         for _ in range(4 * (len(graph) + len(equivalent)) + 8):
             if status == target:
                 return status
-            offered, kept = self._offers(issue_id, where, status)
+            offered, kept = self._offers(issue_id, where, status, fresh)
+            fresh = None
             graph[status] = {o.to.name for o in offered}
             explored.add(status)
             path = plan(graph, status, {target})
@@ -678,16 +685,24 @@ class JiraAdapter:
         raise ParkLink(self._unreachable(ref, where, origin, target, status, walked, graph))
 
     def _offers(
-        self, issue_id: str, where: tuple[str, str], status: str
+        self,
+        issue_id: str,
+        where: tuple[str, str],
+        status: str,
+        fresh: list[TransitionOffer] | None = None,
     ) -> tuple[list[TransitionOffer], bool]:
         """The transitions out of ``status`` in this workflow, and whether they were kept.
 
-        Offers are kept for ``OFFERS_KEPT`` seconds, sparing a GET before each POST. A kept
-        offer cannot send the issue anywhere unplanned (a transition has one destination);
-        one this issue lacks is refused, dropped, and the issue's own offers asked for.
+        ``fresh`` are this issue's own, read with it; else offers are kept for ``OFFERS_KEPT``
+        seconds, sparing a GET before each POST. A kept offer cannot send the issue anywhere
+        unplanned (a transition has one destination); one this issue lacks is refused,
+        dropped, and the issue's own offers asked for. Every read with ``OFFERS`` renews them.
         """
-        kept = self._offered.get((where, status))
         now = time.monotonic()
+        if fresh is not None:
+            self._offered[(where, status)] = (now, fresh)
+            return fresh, False
+        kept = self._offered.get((where, status))
         if kept is not None and now - kept[0] < OFFERS_KEPT:
             return kept[1], True
         offered = offers(self.client.transitions(issue_id))

@@ -265,10 +265,14 @@ class JiraClient:
         """The API user's profile time zone: JQL date literals are read in it."""
         return str(self.myself().get("timeZone") or "UTC")
 
-    def issue(self, issue_id: str, fields: str, properties: str) -> dict[str, Any]:
+    def issue(
+        self, issue_id: str, fields: str, properties: str, *, expand: str = ""
+    ) -> dict[str, Any]:
         found = self.call(
             f"GET {API}issue/{issue_id}",
-            lambda: self.jira.issue(issue_id, fields=fields, properties=properties),
+            lambda: self.jira.issue(
+                issue_id, fields=fields, properties=properties, expand=expand or None
+            ),
             ref=f"{self.tracker}:{issue_id}",
         )
         raw: dict[str, Any] = found.raw

@@ -807,9 +807,12 @@ class FakeJira:
         properties: set[str],
         *,
         changelog: bool = False,
+        transitions: str | None = None,
     ) -> dict[str, Any]:
         """``changelog`` embeds the first ``changelog_page`` entries, oldest first, as the
-        changelog API pages them (Jira does not say which entries an embedded page holds)."""
+        changelog API pages them (Jira does not say which entries an embedded page holds).
+        ``transitions`` (``transitions`` or ``transitions.fields``) embeds the issue's offers as
+        ``GET .../transitions`` lists them."""
         out: dict[str, Any] = {
             "expand": "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations",
             "id": issue.id,
@@ -830,6 +833,8 @@ class FakeJira:
                 "total": len(issue.changelog),
                 "histories": [self._history_json(h) for h in page],
             }
+        if transitions is not None:
+            out["transitions"] = self._offers_json(issue, transitions == "transitions.fields")
         return out
 
     def _jsd_public(self, comment: StoredComment) -> bool:
@@ -1077,10 +1082,21 @@ class FakeJira:
 
     async def _get_issue(self, request: Request) -> Response:
         fields, properties = self._wanted(request)
-        changelog = "changelog" in self._expanded(request)
+        expanded = self._expanded(request)
+        transitions = next(
+            (e for e in ("transitions.fields", "transitions") if e in expanded), None
+        )
         with self.lock:
             issue = self._issue(request.path_params["key"])
-            return JSONResponse(self._issue_json(issue, fields, properties, changelog=changelog))
+            return JSONResponse(
+                self._issue_json(
+                    issue,
+                    fields,
+                    properties,
+                    changelog="changelog" in expanded,
+                    transitions=transitions,
+                )
+            )
 
     async def _get_changelog(self, request: Request) -> Response:
         start, size = self._paging(request, 100, cap=100)
@@ -1145,14 +1161,16 @@ class FakeJira:
             }
         return out
 
+    def _offers_json(self, issue: StoredIssue, expand: bool) -> list[dict[str, Any]]:
+        workflow = self.projects[issue.project].workflow
+        return [
+            self._transition_json(workflow, t, expand) for t in workflow.available(issue.status)
+        ]
+
     async def _get_transitions(self, request: Request) -> Response:
         expand = "transitions.fields" in request.query_params.get("expand", "")
         with self.lock:
-            issue = self._issue(request.path_params["key"])
-            workflow = self.projects[issue.project].workflow
-            offered = [
-                self._transition_json(workflow, t, expand) for t in workflow.available(issue.status)
-            ]
+            offered = self._offers_json(self._issue(request.path_params["key"]), expand)
         return JSONResponse({"expand": "transitions", "transitions": offered})
 
     async def _post_transition(self, request: Request) -> Response:
