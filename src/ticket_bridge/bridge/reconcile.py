@@ -241,15 +241,18 @@ class Reconciler:
         comments as the store holds them (``stored``, when the caller read them already); None
         when the link is not settled.
         """
+        canonical = link.canonical
         for tracker, ref in link.refs.items():
             adapter = self.adapters.get(tracker)
             if adapter is None:
                 return None
+            base, to_canonical = ref.base, adapter.translation.to_canonical
             for field in self.policy.synced:
-                if field not in adapter.fields or field.value not in ref.base:
+                # a StrEnum member is its name as a key and an attribute: no ``.value`` per look
+                if field not in adapter.fields or field not in base:
                     continue
-                want = getattr(link.canonical, field.value)
-                if adapter.translation.to_canonical(field, ref.base[field.value], want) != want:
+                want = getattr(canonical, field)
+                if to_canonical(field, base[field], want) != want:
                     return None
         for target in self.policy.route_targets(link.origin, link.kind, link.canonical.status):
             adapter = self.adapters.get(target)
@@ -284,12 +287,9 @@ class Reconciler:
 
         Costs one request (the ticket's comments, kept in ``fresh``); the caller read the ticket.
         """
-        ref = link.refs[tracker]
+        base, fields = link.refs[tracker].base, native.fields
         for field in self.policy.synced:
-            if (
-                field in native.fields
-                and ref.base.get(field.value, _UNSEEN) != native.fields[field]
-            ):
+            if field in fields and base.get(field, _UNSEEN) != fields[field]:
                 return False
         items = self.retry(partial(self._adapter(tracker).comments, native.id))
         fresh.comments[tracker] = items

@@ -366,7 +366,9 @@ class Store:
             failures=row.failures,
             retry_at=row.retry_at,
             refs={
-                r.tracker: RefRecord(
+                # unvalidated: the row was written from a RefRecord, and checking every base's
+                # JSON again would be most of a sweep's cost
+                r.tracker: RefRecord.model_construct(
                     tracker=r.tracker,
                     native_id=r.native_id,
                     base=r.base,
