@@ -10,16 +10,30 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import multiprocessing
 import sys
 import tempfile
 import time
 import traceback
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from bench.common import ROOT, Result, machine, now_utc
 
 BENCHMARKS = ("ingest", "propagation", "backfill", "idle")
+
+
+def run_one(name: str, quick: bool) -> list[Result] | None:
+    """One benchmark in a temporary directory; None when it failed (its traceback printed)."""
+    module = importlib.import_module(f"bench.{name}")
+    with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as tmp:
+        try:
+            produced = module.run(Path(tmp), quick=quick)
+        except Exception:
+            traceback.print_exc()
+            return None
+    return produced if isinstance(produced, list) else [produced]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,16 +55,15 @@ def main(argv: list[str] | None = None) -> int:
     results: list[Result] = []
     failed = False
     for name in chosen:
-        module = importlib.import_module(f"bench.{name}")
         started = time.monotonic()
-        with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as tmp:
-            try:
-                produced = module.run(Path(tmp), quick=args.quick)
-            except Exception:
-                traceback.print_exc()
-                failed = True
-                continue
-        for result in produced if isinstance(produced, list) else [produced]:
+        # Each in a process of its own: what one leaves on the heap (fakes, hits) would slow
+        # the next one's collector, as it would not in a daemon.
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            produced = pool.submit(run_one, name, args.quick).result()
+        if produced is None:
+            failed = True
+            continue
+        for result in produced:
             result.seconds = time.monotonic() - started
             results.append(result)
             print("\n" + result.markdown() + "\n", flush=True)
