@@ -248,7 +248,7 @@ class Reconciler:
                 return None
             base, to_canonical = ref.base, adapter.translation.to_canonical
             for field in self.policy.synced:
-                # a StrEnum member is its name as a key and an attribute: no ``.value`` per look
+                # a StrEnum member hashes and compares as its value: no ``.value`` per look
                 if field not in adapter.fields or field not in base:
                     continue
                 want = getattr(canonical, field)

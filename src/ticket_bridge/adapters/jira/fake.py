@@ -1168,7 +1168,7 @@ class FakeJira:
         ]
 
     async def _get_transitions(self, request: Request) -> Response:
-        expand = "transitions.fields" in request.query_params.get("expand", "")
+        expand = "transitions.fields" in self._expanded(request)
         with self.lock:
             offered = self._offers_json(self._issue(request.path_params["key"]), expand)
         return JSONResponse({"expand": "transitions", "transitions": offered})
