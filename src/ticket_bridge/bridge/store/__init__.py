@@ -10,7 +10,6 @@ import datetime as dt
 import json
 import os
 import sqlite3
-import threading
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from importlib.resources import files
@@ -40,6 +39,7 @@ from ticket_bridge.bridge.model import (
     Visibility,
 )
 from ticket_bridge.bridge.store import tables as t
+from ticket_bridge.bridge.store.turns import Checkpoints, StoreBusy, WriterTurns
 
 Clock = Callable[[], dt.datetime]
 
@@ -60,6 +60,13 @@ def redact(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except SQLAlchemyError:
         return "<unparseable store URL>"
+
+
+def _turns_file(database: str | None) -> Path | None:
+    """Where processes sharing a SQLite file take turns writing; None for one in memory."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(f"{database}.lock")
 
 
 def _utcnow() -> dt.datetime:
@@ -202,16 +209,24 @@ class BackfillRecord(Frozen):
 class Store:
     """All persistent state of one ticket-bridge installation."""
 
-    def __init__(self, engine: Engine, url: str, clock: Clock = _utcnow) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        url: str,
+        clock: Clock = _utcnow,
+        turns: WriterTurns | None = None,
+        checkpoints: Checkpoints | None = None,
+    ) -> None:
         self.engine = engine
         self.url = url
         self.clock = clock
+        self._turns = turns
+        self._checkpoints = checkpoints
         self._writing: AbstractContextManager[Any] = (
-            threading.RLock() if engine.dialect.name == "sqlite" else nullcontext()
+            (turns or WriterTurns()) if engine.dialect.name == "sqlite" else nullcontext()
         )
-        """SQLite has one writer at a time, and a writer that finds it busy sleeps in steps of
-        up to 100 ms before it looks again: this process's writers queue here instead, each
-        going the moment the one before commits. Other processes still meet the busy timeout."""
+        """SQLite has one writer at a time: writers take turns (``turns``) rather than sleep
+        in its busy handler."""
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -223,21 +238,28 @@ class Store:
         migrate: bool = True,
         busy_timeout: float = 5.0,
         clock: Clock = _utcnow,
+        checkpoints: bool = True,
     ) -> Store:
         """Open (and by default migrate) the store; a missing, locked or unreachable one is a StoreError.
 
         With ``migrate=False`` nothing is written; ``pending_migrations`` says what would be.
+        With ``checkpoints=False`` a SQLite store's log is left for another process to checkpoint
+        (the receivers leave it to the sync side).
         """
         url = url or default_store_url()
         try:
             parsed = make_url(url)
         except SQLAlchemyError as exc:
             raise StoreError(f"store URL {redact(url)!r} is not a database URL: {exc}") from exc
+        turns, logged = None, None
         if parsed.get_backend_name() == "sqlite":
-            engine = cls._sqlite_engine(url, parsed.database, busy_timeout)
+            shared = _turns_file(parsed.database)
+            engine = cls._sqlite_engine(url, parsed.database, busy_timeout, shared is not None)
+            turns = WriterTurns(shared, busy_timeout)
+            logged = Checkpoints(engine) if shared is not None and checkpoints else None
         else:
             engine = sa.create_engine(url, pool_pre_ping=True, connect_args=_connect_args(parsed))
-        store = cls(engine, url, clock)
+        store = cls(engine, url, clock, turns, logged)
         with store._guard("open"):
             with engine.connect() as conn:
                 conn.execute(sa.text("SELECT 1"))
@@ -246,7 +268,7 @@ class Store:
         return store
 
     @staticmethod
-    def _sqlite_engine(url: str, database: str | None, busy_timeout: float) -> Engine:
+    def _sqlite_engine(url: str, database: str | None, busy_timeout: float, file: bool) -> Engine:
         if database and database != ":memory:" and not database.startswith("file:"):
             path = Path(database)
             if url == default_store_url():
@@ -269,6 +291,8 @@ class Store:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
+            if file:
+                cur.execute("PRAGMA wal_autocheckpoint=0")  # see Checkpoints
             cur.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
             cur.close()
 
@@ -301,6 +325,8 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+        if self._turns is not None:
+            self._turns.close()
 
     @contextmanager
     def _guard(self, action: str) -> Iterator[None]:
@@ -312,10 +338,7 @@ class Store:
         except OperationalError as exc:
             text = str(exc.orig) if exc.orig is not None else str(exc)
             if "locked" in text or "busy" in text:
-                raise StoreError(
-                    f"the store at {redact(self.url)} is locked by another process ({action}); "
-                    "stop the other ticket-bridge or wait, nothing was written"
-                ) from exc
+                raise self._locked(action) from exc
             if "unable to open" in text:
                 raise StoreError(
                     f"cannot open the store at {redact(self.url)}: {text.splitlines()[0]}"
@@ -323,6 +346,8 @@ class Store:
             raise StoreError(
                 f"the store at {redact(self.url)} failed during {action}: {text.splitlines()[0]}"
             ) from exc
+        except StoreBusy as exc:
+            raise self._locked(action) from exc
         except IntegrityError:
             raise
         except DBAPIError as exc:
@@ -331,10 +356,19 @@ class Store:
                 f"the store at {redact(self.url)} failed during {action}: {text.splitlines()[0]}"
             ) from exc
 
+    def _locked(self, action: str) -> StoreError:
+        return StoreError(
+            f"the store at {redact(self.url)} is locked by another process ({action}); "
+            "stop the other ticket-bridge or wait, nothing was written"
+        )
+
     @contextmanager
     def _tx(self, action: str) -> Iterator[Connection]:
         with self._guard(action), self._writing, self.engine.begin() as conn:
             yield conn
+        if self._checkpoints is not None:
+            with self._guard("checkpoint"):
+                self._checkpoints.committed()
 
     @contextmanager
     def _read(self, action: str) -> Iterator[Connection]:
