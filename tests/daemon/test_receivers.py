@@ -104,7 +104,7 @@ def test_health_and_readiness(world: World, served: tuple[Served, Metrics], daem
     running, _ = served
     assert requests.get(f"{running.url}/healthz", timeout=5).json() == {"status": "ok"}
     assert requests.get(f"{running.url}/readyz", timeout=5).status_code == 200
-    daemon.poll_errors["jira"] = "jira: 503"
+    daemon.health.observe(PollFailed(tracker="jira", error="jira: 503"))
     answer = requests.get(f"{running.url}/readyz", timeout=5)
     assert answer.status_code == 503 and "jira" in json.dumps(answer.json())
 

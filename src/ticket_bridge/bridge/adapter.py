@@ -254,6 +254,10 @@ class Adapter(Protocol):
         and each is read as before. None when the tracker's deliveries name no actor.
         """
 
+    def recognise(self, account: str) -> None:
+        """Take the account ``identify`` found in another process (the daemon's sync side), so
+        ``parse_webhook`` here marks echoes without asking the tracker."""
+
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> Sequence[Hint]:
         """Verify a delivery and say what it names; raise ``WebhookRejected`` for a bad one.
 

@@ -35,6 +35,7 @@ from ticket_bridge.bridge.errors import (
 )
 from ticket_bridge.bridge.events import (
     WRITES,
+    AccountKnown,
     CursorCommitted,
     DeadLettered,
     Event,
@@ -354,7 +355,7 @@ class Engine:
         ``stop`` is checked between tickets; a stopped pass is not clean, so the next one repeats it.
         """
         adapter = self.adapters[tracker]
-        self._identify(tracker)
+        yield from self._identify(tracker)
         stored = self.store.cursor(tracker)
         try:
             changes = self.retry(lambda: adapter.changes(stored[0] if stored else None))
@@ -380,16 +381,18 @@ class Engine:
             self.store.set_cursor(tracker, changes.cursor)
             yield CursorCommitted(tracker=tracker, cursor=changes.cursor)
 
-    def _identify(self, tracker: str) -> None:
+    def _identify(self, tracker: str) -> Iterator[Event]:
         """Learn the bridge's own account on the tracker, so its echoes need no read; a tracker
         that cannot answer now is asked again at its next poll (the poll says it is down)."""
         if tracker in self._identified:
             return
         try:
-            self.adapters[tracker].identify()
+            account = self.adapters[tracker].identify()
         except TrackerError:
             return
         self._identified.add(tracker)
+        if account is not None:
+            yield AccountKnown(tracker=tracker, account=account)
 
     # -- the inbox -------------------------------------------------------------------------
 
@@ -418,9 +421,7 @@ class Engine:
     def seen(self, hint: Hint) -> bool:
         """Whether a delivery names a version of its ticket the bridge has read or written
         already (the echo of its own write): there is nothing to read."""
-        return hint.stamp is not None and self.sightings.unchanged(
-            hint.tracker, hint.ticket_id, hint.stamp
-        )
+        return self.sightings.knows(hint)
 
     def _still(self, busy: Busy) -> bool:
         """Whether what a ticket found taken is taken still."""

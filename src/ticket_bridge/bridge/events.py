@@ -108,6 +108,16 @@ class TrackerRecovered(Frozen):
     hastened: int
 
 
+class AccountKnown(Frozen):
+    """The account the bridge acts as on a tracker: deliveries it made are echoes of its writes.
+
+    Receivers in another process learn it from this event, never by asking the tracker."""
+
+    event: Literal["account_known"] = "account_known"
+    tracker: str
+    account: str
+
+
 class CursorCommitted(Frozen):
     event: Literal["cursor_committed"] = "cursor_committed"
     tracker: str
@@ -221,6 +231,7 @@ Event = (
     | LinkFailed
     | DeadLettered
     | PollFailed
+    | AccountKnown
     | CursorCommitted
     | TrackerRecovered
     | PolicyApplied

@@ -83,7 +83,10 @@ class Metrics:
 
     def retried(self, error: BaseException) -> None:
         if isinstance(error, RateLimited):
-            self.rate_limited.labels(error.tracker).inc()
+            self.throttled(error.tracker)
+
+    def throttled(self, tracker: str) -> None:
+        self.rate_limited.labels(tracker).inc()
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -69,6 +69,29 @@ class Bell:
                 self._cond.wait(timeout)
 
 
+class PollHealth:
+    """Each tracker's last poll failure, read from the events, until a clean poll commits.
+
+    Kept wherever the events arrive: in the daemon's own process, or in the receivers'."""
+
+    def __init__(self) -> None:
+        self._errors: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def observe(self, event: Event) -> None:
+        if isinstance(event, PollFailed):
+            with self._lock:
+                self._errors[event.tracker] = event.error
+        elif isinstance(event, CursorCommitted):
+            with self._lock:
+                self._errors.pop(event.tracker, None)
+
+    def problems(self) -> list[str]:
+        with self._lock:
+            errors = sorted(self._errors.items())
+        return [f"{tracker}: last poll failed: {error}" for tracker, error in errors]
+
+
 class Daemon:
     def __init__(
         self,
@@ -97,7 +120,7 @@ class Daemon:
         self.bell = Bell()  # the inbox may hold work: an idle worker looks
         self.retry_wake = threading.Event()  # a link failed: the housekeeper looks again
         self.stopping = threading.Event()
-        self.poll_errors: dict[str, str] = {}
+        self.health = PollHealth()
         self.failures: dict[str, str] = {}  # thread name -> its last round's failure
         self.failure_pause = 5.0
         self.threads: list[threading.Thread] = []
@@ -114,19 +137,12 @@ class Daemon:
         self.bell.ring()
 
     def problems(self) -> list[str]:
-        with self._lock:
-            errors = sorted(self.poll_errors.items())
-        return [f"{tracker}: last poll failed: {error}" for tracker, error in errors]
+        return self.health.problems()
 
     def _emit(self, events: Iterable[Event]) -> None:
         for event in events:
-            if isinstance(event, PollFailed):
-                with self._lock:
-                    self.poll_errors[event.tracker] = event.error
-            elif isinstance(event, CursorCommitted):
-                with self._lock:
-                    self.poll_errors.pop(event.tracker, None)
-            elif isinstance(event, LinkFailed | TrackerRecovered):
+            self.health.observe(event)
+            if isinstance(event, LinkFailed | TrackerRecovered):
                 self.retry_wake.set()
             self.on_event(event)
 

@@ -158,6 +158,10 @@ class ClickUpAdapter:
             self._identity = found
         return found
 
+    def recognise(self, account: str) -> None:
+        with self._lock:
+            self._identity = account
+
     def members(self, *, fresh: bool = False) -> tuple[User, ...]:
         with self._lock:
             cached = self._members

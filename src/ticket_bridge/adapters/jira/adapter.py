@@ -188,6 +188,7 @@ class JiraAdapter:
         self._explored: dict[tuple[str, str], set[str]] = {}
         self._offered: dict[tuple[tuple[str, str], str], tuple[float, list[TransitionOffer]]] = {}
         self._counts: dict[str, int | None] = {}
+        self._recognised: str | None = None  # the account, as the sync side found it
 
     @property
     def name(self) -> str:
@@ -850,9 +851,13 @@ class JiraAdapter:
         self.client.myself()
         return self.client.account_id
 
+    def recognise(self, account: str) -> None:
+        self._recognised = account
+
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> Sequence[Hint]:
+        identity = self.client.account_id or self._recognised
         return webhooks.parse(
-            self.name, self.config.webhook_secret, headers, body, identity=self.client.account_id
+            self.name, self.config.webhook_secret, headers, body, identity=identity
         )
 
     # -- the live site ---------------------------------------------------------------------

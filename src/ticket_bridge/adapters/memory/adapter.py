@@ -168,5 +168,8 @@ class MemoryAdapter:
         """Memory deliveries name no actor: their echoes are known by reading them."""
         return None
 
+    def recognise(self, account: str) -> None:
+        """Memory deliveries name no actor: there is no account to take."""
+
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> Sequence[Hint]:
         return webhooks.parse(self.name, self.config.webhook_secret, headers, body)

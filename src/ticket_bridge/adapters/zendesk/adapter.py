@@ -660,6 +660,9 @@ class ZendeskAdapter:
             self._identity = str(self.client.me().id)
         return self._identity
 
+    def recognise(self, account: str) -> None:
+        self._identity = account
+
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> Sequence[Hint]:
         return webhooks.parse(
             self.name,
