@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import gc
 import json
 import os
 import signal
@@ -15,6 +16,7 @@ import tomllib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack
+from functools import partial
 from importlib.resources import as_file, files
 from pathlib import Path
 from typing import Any, NoReturn
@@ -78,6 +80,7 @@ from ticket_bridge.bridge.store import Store, default_store_url, redact
 from ticket_bridge.daemon.metrics import Metrics
 from ticket_bridge.daemon.receivers import receivers
 from ticket_bridge.daemon.runner import Daemon
+from ticket_bridge.daemon.sync_process import SyncSide, SyncSideFailed
 from ticket_bridge.settings import Loaded, load
 
 CONFIG_ENV = "TICKET_BRIDGE_CONFIG"
@@ -399,9 +402,10 @@ def live_problems(loaded: Loaded) -> list[str]:
 @click.option("--host", help="Listen on this address (default: [daemon] host).")
 @click.option("--port", type=int, help="Listen on this port (default: [daemon] port).")
 def run(config_file: Path | None, host: str | None, port: int | None) -> None:
-    """The sync daemon: webhook receivers, pollers and the worker, until SIGTERM or Ctrl-C.
+    """The sync daemon: webhook receivers here, pollers and workers in a second process, until
+    SIGTERM or Ctrl-C.
 
-    Deliveries are answered once stored; on a stop the link in hand is finished and the rest
+    Deliveries are answered once stored; on a stop the links in hand are finished and the rest
     stays in the inbox for the next start.
     """
     path = config_path(config_file)
@@ -411,34 +415,30 @@ def run(config_file: Path | None, host: str | None, port: int | None) -> None:
         )
     try:
         loaded = load(path)
-        store = Store.open(store_url(loaded, None), busy_timeout=loaded.settings.store.busy_timeout)
+        store = Store.open(
+            store_url(loaded, None),
+            busy_timeout=loaded.settings.store.busy_timeout,
+            checkpoints=False,  # the sync side's writers do them, no delivery waits for one
+        )
     except ConfigError as exc:
         for problem in exc.problems:
             log("error", problem)
         fail("the config is not usable: run `ticket-bridge check`", 2)
     except StoreError as exc:
         fail(str(exc))
-    adapters = adapters_for(loaded)
-    policy = loaded.policy()
-    engine = Engine(store, adapters, policy)
+    adapters = adapters_for(loaded)  # the receivers' own: they verify and parse deliveries
     metrics = Metrics()
-    engine.retry.listeners.append(metrics.retried)
 
     def on_event(event: Event) -> None:
         metrics.observe(event)
         if not isinstance(event, PassFinished | CursorCommitted):
             log_event(event)
 
-    settings = loaded.settings.daemon
-    lifecycle = loaded.settings.lifecycle
-    daemon = Daemon(
-        engine,
-        poll_interval=settings.poll_interval,
-        workers=settings.workers,
-        policies=lifecycle if lifecycle.enabled else None,
-        policy_interval=lifecycle.interval,
-        sweep_interval=settings.sweep_interval,
+    sync = SyncSide(
+        partial(sync_daemon, path),
+        adapters=adapters,
         on_event=on_event,
+        on_throttled=metrics.throttled,
     )
 
     def ready() -> list[str]:
@@ -446,11 +446,10 @@ def run(config_file: Path | None, host: str | None, port: int | None) -> None:
             problems = ["store: migrations pending"] if store.pending_migrations() else []
         except StoreError as exc:
             problems = [f"store: {exc}"]
-        return problems + daemon.problems()
+        return problems + sync.problems()
 
-    app = receivers(
-        store, adapters, metrics, ready=ready, accepted=daemon.accepted, seen=engine.seen
-    )
+    settings = loaded.settings.daemon
+    app = receivers(store, adapters, metrics, ready=ready, accepted=sync.accepted, seen=sync.seen)
     server = Receiving(
         uvicorn.Config(
             app,
@@ -460,19 +459,46 @@ def run(config_file: Path | None, host: str | None, port: int | None) -> None:
             access_log=False,
         )
     )
+    try:
+        sync.start()
+    except SyncSideFailed as exc:
+        store.close()
+        fail(f"the sync process: {exc.reason}")
+    sync.on_lost = lambda: setattr(server, "should_exit", True)
     log(
         "info",
         f"ticket-bridge {__version__}: {len(adapters)} trackers, store {redact(store.url)}, "
         f"listening on http://{server.config.host}:{server.config.port}",
     )
-    daemon.start()
+    # What startup built lives as long as the daemon: the collector stops walking it (a full
+    # collection of it took 70 ms here, every delivery in flight waiting).
+    gc.freeze()
     try:
         server.run()
     finally:
-        daemon.stop()
+        sync.stop()
         pending = store.inbox_depth()
         store.close()
         log("info", f"stopped; {pending} deliveries wait in the inbox for the next start")
+    if sync.lost is not None:
+        fail(f"the sync process {sync.lost}; the receivers stopped with it, restart `run`")
+
+
+def sync_daemon(path: Path) -> Daemon:
+    """The sync side of `run`, built in its own process from the config the receivers checked."""
+    loaded = load(path)
+    store = Store.open(store_url(loaded, None), busy_timeout=loaded.settings.store.busy_timeout)
+    engine = Engine(store, adapters_for(loaded), loaded.policy())
+    settings = loaded.settings.daemon
+    lifecycle = loaded.settings.lifecycle
+    return Daemon(
+        engine,
+        poll_interval=settings.poll_interval,
+        workers=settings.workers,
+        policies=lifecycle if lifecycle.enabled else None,
+        policy_interval=lifecycle.interval,
+        sweep_interval=settings.sweep_interval,
+    )
 
 
 @main.command()
