@@ -459,12 +459,12 @@ def run(config_file: Path | None, host: str | None, port: int | None) -> None:
             access_log=False,
         )
     )
+    sync.on_lost = lambda: setattr(server, "should_exit", True)
     try:
         sync.start()
     except SyncSideFailed as exc:
         store.close()
-        fail(f"the sync process: {exc.reason}")
-    sync.on_lost = lambda: setattr(server, "should_exit", True)
+        fail(f"the sync process {exc.reason}")
     log(
         "info",
         f"ticket-bridge {__version__}: {len(adapters)} trackers, store {redact(store.url)}, "

@@ -21,7 +21,10 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.daemon.test_end_to_end import Site, stop
+from ticket_bridge.bridge.errors import StoreError
 from ticket_bridge.bridge.model import Field
+from ticket_bridge.daemon.runner import Daemon
+from ticket_bridge.daemon.sync_process import SyncSide, SyncSideFailed
 
 
 @pytest.fixture
@@ -123,3 +126,18 @@ def test_the_receivers_know_an_echo_by_the_account_the_sync_side_learned(
     assert [item.tracker for item in site.store.pending()] == []
     stop(process)
     assert process.returncode == 0, site.output.read_text(encoding="utf-8")
+
+
+def unbuildable() -> Daemon:
+    raise StoreError("the store at sqlite:///gone/state.db is locked by another process (open)")
+
+
+def test_a_sync_side_that_cannot_start_says_why_in_one_line() -> None:
+    side = SyncSide(unbuildable, adapters={})
+    with pytest.raises(SyncSideFailed) as caught:
+        side.start(timeout=60)
+    assert caught.value.reason == (
+        "could not start: the store at sqlite:///gone/state.db is locked by another process (open)"
+    )
+    side.stop(0.0)
+    assert side.problems()[0].startswith("sync process: could not start: the store")

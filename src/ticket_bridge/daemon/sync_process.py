@@ -180,8 +180,12 @@ class SyncSide:
         process = context.Process(
             target=serve, args=(self.build, theirs, os.getpid()), name="ticket-bridge-sync"
         )
-        process.start()
-        theirs.close()
+        try:
+            process.start()
+        except OSError as exc:
+            raise SyncSideFailed(f"could not start: {exc}") from exc
+        finally:
+            theirs.close()
         self._process, self.pid, self._send = process, process.pid, _Sender(ours)
         self._reader = threading.Thread(
             target=self._hear, args=(ours,), name="ticket-bridge-sync-events", daemon=True
@@ -189,7 +193,7 @@ class SyncSide:
         self._reader.start()
         if not self._ready.wait(timeout):
             self.stop(0.0)
-            raise SyncSideFailed(f"the sync process did not start within {timeout:.0f} s")
+            raise SyncSideFailed(f"did not start within {timeout:.0f} s")
         if self.lost is not None:
             raise SyncSideFailed(self.lost)
 
