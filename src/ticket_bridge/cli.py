@@ -449,7 +449,9 @@ def run(config_file: Path | None, host: str | None, port: int | None) -> None:
         return problems + sync.problems()
 
     settings = loaded.settings.daemon
-    app = receivers(store, adapters, metrics, ready=ready, accepted=sync.accepted, seen=sync.seen)
+    app = receivers(
+        store, adapters, metrics, ready=ready, accepted=sync.accepted, seen=sync.sightings.knows
+    )
     server = Receiving(
         uvicorn.Config(
             app,

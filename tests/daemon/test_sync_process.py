@@ -12,7 +12,7 @@ import re
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -55,9 +55,9 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def wait_for(condition: object, what: str, patience: float = 30.0) -> None:
+def wait_for(condition: Callable[[], object], what: str, patience: float = 30.0) -> None:
     deadline = time.monotonic() + patience
-    while not callable(condition) or not condition():
+    while not condition():
         assert time.monotonic() < deadline, what
         time.sleep(0.1)
 
@@ -80,10 +80,19 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def test_a_sigkilled_daemon_takes_its_sync_side_with_it(tmp_path: Path, stack: ExitStack) -> None:
+@pytest.fixture
+def running(tmp_path: Path, stack: ExitStack) -> tuple[Site, subprocess.Popen[str]]:
+    """The fakes, and `ticket-bridge run` on them (stopped at the end if still running)."""
     site = Site(tmp_path, stack, poll_interval=3600)
     process = site.start_daemon()
     stack.callback(lambda: stop(process))
+    return site, process
+
+
+def test_a_sigkilled_daemon_takes_its_sync_side_with_it(
+    running: tuple[Site, subprocess.Popen[str]],
+) -> None:
+    _, process = running
     child = sync_side(process.pid)
     assert alive(child)
     process.send_signal(signal.SIGKILL)
@@ -92,11 +101,9 @@ def test_a_sigkilled_daemon_takes_its_sync_side_with_it(tmp_path: Path, stack: E
 
 
 def test_a_sync_side_that_ends_unasked_stops_the_daemon_with_an_error(
-    tmp_path: Path, stack: ExitStack
+    running: tuple[Site, subprocess.Popen[str]],
 ) -> None:
-    site = Site(tmp_path, stack, poll_interval=3600)
-    process = site.start_daemon()
-    stack.callback(lambda: stop(process))
+    site, process = running
     subprocess.run(["kill", "-KILL", str(sync_side(process.pid))], check=True)
     process.wait(timeout=60)
     output = site.output.read_text(encoding="utf-8")
@@ -106,11 +113,9 @@ def test_a_sync_side_that_ends_unasked_stops_the_daemon_with_an_error(
 
 
 def test_the_receivers_know_an_echo_by_the_account_the_sync_side_learned(
-    tmp_path: Path, stack: ExitStack
+    running: tuple[Site, subprocess.Popen[str]],
 ) -> None:
-    site = Site(tmp_path, stack, poll_interval=3600)
-    process = site.start_daemon()
-    stack.callback(lambda: stop(process))
+    site, process = running
     wait_for(
         lambda: re.search(r"account_known: tracker=jira", site.output.read_text("utf-8")),
         "the sync side never reported Jira's account",

@@ -34,7 +34,7 @@ from enum import StrEnum
 from multiprocessing.connection import Connection
 from typing import Any
 
-from ticket_bridge.bridge.adapter import Adapter, Hint
+from ticket_bridge.bridge.adapter import Adapter
 from ticket_bridge.bridge.errors import RateLimited
 from ticket_bridge.bridge.events import AccountKnown, Event
 from ticket_bridge.bridge.sightings import Sightings
@@ -166,7 +166,6 @@ class SyncSide:
         self.health = PollHealth()
         self.lost: str | None = None
         """Why the sync side ended unasked, once it has."""
-        self.pid: int | None = None
         self._ready = threading.Event()
         self._stopping = threading.Event()
         self._process: multiprocessing.process.BaseProcess | None = None
@@ -186,7 +185,7 @@ class SyncSide:
             raise SyncSideFailed(f"could not start: {exc}") from exc
         finally:
             theirs.close()
-        self._process, self.pid, self._send = process, process.pid, _Sender(ours)
+        self._process, self._send = process, _Sender(ours)
         self._reader = threading.Thread(
             target=self._hear, args=(ours,), name="ticket-bridge-sync-events", daemon=True
         )
@@ -201,10 +200,6 @@ class SyncSide:
         """A delivery was stored: an idle worker looks now."""
         if self._send is not None:
             self._send(Note.RING)
-
-    def seen(self, hint: Hint) -> bool:
-        """Whether the sync side has already seen the version ``hint`` names."""
-        return self.sightings.knows(hint)
 
     def problems(self) -> list[str]:
         lost = [f"sync process: {self.lost}"] if self.lost is not None else []

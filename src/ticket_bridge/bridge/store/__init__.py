@@ -62,11 +62,16 @@ def redact(url: str) -> str:
         return "<unparseable store URL>"
 
 
+def _on_disk(database: str | None) -> bool:
+    """Whether a SQLite database is a file path (not in memory, not a ``file:`` URI)."""
+    if database is None or database in ("", ":memory:"):
+        return False
+    return not database.startswith("file:")
+
+
 def _turns_file(database: str | None) -> Path | None:
     """Where processes sharing a SQLite file take turns writing; None for one in memory."""
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return None
-    return Path(f"{database}.lock")
+    return Path(f"{database}.lock") if _on_disk(database) else None
 
 
 def _utcnow() -> dt.datetime:
@@ -254,7 +259,7 @@ class Store:
         turns, logged = None, None
         if parsed.get_backend_name() == "sqlite":
             shared = _turns_file(parsed.database)
-            engine = cls._sqlite_engine(url, parsed.database, busy_timeout, shared is not None)
+            engine = cls._sqlite_engine(url, parsed.database, busy_timeout)
             turns = WriterTurns(shared, busy_timeout)
             logged = Checkpoints(engine) if shared is not None and checkpoints else None
         else:
@@ -268,8 +273,9 @@ class Store:
         return store
 
     @staticmethod
-    def _sqlite_engine(url: str, database: str | None, busy_timeout: float, file: bool) -> Engine:
-        if database and database != ":memory:" and not database.startswith("file:"):
+    def _sqlite_engine(url: str, database: str | None, busy_timeout: float) -> Engine:
+        on_disk = _on_disk(database)
+        if on_disk and database is not None:
             path = Path(database)
             if url == default_store_url():
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -291,7 +297,7 @@ class Store:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
-            if file:
+            if on_disk:
                 cur.execute("PRAGMA wal_autocheckpoint=0")  # see Checkpoints
             cur.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
             cur.close()
