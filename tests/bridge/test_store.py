@@ -243,6 +243,49 @@ def test_cursors_are_kept_per_tracker(store: Store) -> None:
     assert value == "2026-11-02T09:05"
 
 
+def test_a_page_of_links_holds_each_active_link_with_only_its_own_refs_and_comments(
+    store: Store,
+) -> None:
+    """Pages are read by a range of link ids: a parked link inside the range, its refs and its
+    comments, must not leak into the page or onto a neighbour."""
+    ids = [created(store, f"zendesk:{n}") for n in range(1, 8)]
+    for link_id in ids:
+        store.add_ref(
+            link_id,
+            RefRecord(tracker="jira", native_id=f"ENG-{link_id}", base={"status": "To Do"}),
+        )
+        comment = Comment(
+            id=f"zendesk:c{link_id}",
+            author=Person(name="Dana"),
+            body=f"Comment of link {link_id}",
+            visibility=Visibility.PUBLIC,
+            created_at=WHEN,
+            origin=Ref(tracker="zendesk", id=f"c{link_id}"),
+        )
+        store.add_comment(link_id, comment)
+        store.map_comment(link_id, comment.id, "jira", f"j{link_id}", "posted", digest="d")
+    parked = {ids[1], ids[4]}
+    for link_id in parked:
+        store.park(link_id, "unknown status")
+    pages, after = [], 0
+    while page := store.link_page(after, 2):
+        pages.append([link.id for link, _, _ in page])
+        for link, comments, known in page:
+            assert link.state == "active"
+            assert {t: r.native_id for t, r in link.refs.items()} == {
+                "zendesk": link.key.split(":")[1],
+                "jira": f"ENG-{link.id}",
+            }
+            assert [c.body for c in comments] == [f"Comment of link {link.id}"]
+            assert {k: v.native_id for k, v in known.items()} == {
+                (f"zendesk:c{link.id}", "zendesk"): f"c{link.id}",
+                (f"zendesk:c{link.id}", "jira"): f"j{link.id}",
+            }
+        after = page[-1][0].id
+    assert pages == [[ids[0], ids[2]], [ids[3], ids[5]], [ids[6]]]
+    assert [link.id for link, _, _ in store.link_page(0, 10, state="parked")] == sorted(parked)
+
+
 def test_failures_park_and_dead_letters(store: Store, clock: TickingClock) -> None:
     link_id = created(store)
     assert store.note_failure(link_id, clock()) == 1
