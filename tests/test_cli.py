@@ -82,10 +82,11 @@ def test_check_never_prints_secrets(tmp_path: Path) -> None:
     assert "hunter2" not in result.output and "whsec-top-secret" not in result.output
 
 
-def test_check_without_a_config_says_how_to_give_one(tmp_path: Path) -> None:
-    runner = CliRunner()
-    with runner.isolated_filesystem(temp_dir=tmp_path):
-        result = runner.invoke(main, ["check"], env={"TICKET_BRIDGE_CONFIG": ""})
+def test_check_without_a_config_says_how_to_give_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no ticket-bridge.toml where it looks by default
+    result = CliRunner().invoke(main, ["check"], env={"TICKET_BRIDGE_CONFIG": ""})
     assert result.exit_code == 2
     assert "--config" in result.output
 
