@@ -366,6 +366,30 @@ def test_a_sweep_pauses_while_a_tracker_is_down_instead_of_failing_every_link(
     assert events[-1] == SweepFinished(links=len(tickets) - 1, reconciled=0)
 
 
+def test_a_sweep_pauses_while_a_tracker_is_throttled_and_backs_no_link_off(
+    world: World,
+) -> None:
+    """A rate limit longer than a call waits would fail every link after it, each with one
+    more request, and bring them all back at once: the sweep waits for the tracker instead."""
+    tickets = [world.zendesk.open_ticket(f"T{n}", kind="incident", status="new") for n in range(4)]
+    world.settle()
+    world.jira.inject("read", "rate_limited", 120.0)  # longer than a call sleeps (60 s)
+    reads = world.jira.calls.get("read", 0)
+    events = list(world.engine.sweep())
+    assert not [e for e in events if isinstance(e, LinkFailed)]
+    assert world.store.backing_off() == []
+    assert world.jira.calls["read"] == reads + 1, "one throttled read, none after it"
+    paused = events[-1]
+    assert isinstance(paused, SweepPaused) and paused.after_link == 0
+    assert paused.reason.startswith("jira rate-limited until ")
+    events = list(world.engine.sweep(resume=True))
+    assert isinstance(events[-1], SweepPaused), "still within its retry-after: no request"
+    assert world.jira.calls["read"] == reads + 1
+    world.clock.advance(121)
+    events = list(world.engine.sweep(resume=True))
+    assert events[-1] == SweepFinished(links=len(tickets), reconciled=0)
+
+
 def test_a_sweep_is_due_an_interval_after_the_last_and_at_once_when_one_was_cut_short(
     world: World,
 ) -> None:

@@ -168,6 +168,7 @@ class Engine:
         self.retry = retry or CallRetry(policy.retry)
         self.clock = clock
         self.down: set[str] = set()  # trackers whose last call failed
+        self.throttled: dict[str, dt.datetime] = {}  # tracker -> when a sweep may read it again
         self._down_lock = threading.Lock()
         self.reconciler = Reconciler(store, self._calls, policy, self.retry, clock)
         self.links = KeyedLocks()
@@ -716,32 +717,51 @@ class Engine:
         for what neither reports (a comment need not move a ClickUp task's ``date_updated``).
 
         Links are read a page at a time. The sweep keeps its place in the store after each
-        page. It pauses when ``stop`` says so or a tracker is down (every link would only fail
-        and back off), and ``resume`` goes on from the kept place.
+        page. It pauses when ``stop`` says so, a tracker is down, or a tracker's rate limit
+        outlasts what a call waits (every link would only fail and back off, then all come
+        back at once), and ``resume`` goes on from the kept place.
         """
         mark = self.sweep_mark() if resume else None
         after = (mark.after_link if mark is not None else None) or 0
         links = reconciled = 0
         while page := self.store.link_page(after, SWEEP_PAGE):
             for link, comments, known in page:
-                if stop() or self.down:
+                held = "stopping" if stop() else self._sweep_held()
+                swept: bool | None = False
+                if held is None:
+                    stored = CommentState(known=known, comments=comments)
+                    swept = yield from self._sweep_link(link, stored)
+                    if swept is None:
+                        held = self._sweep_held() or "rate-limited"
+                if held is not None:
                     self.store.set_cursor(SWEEP_CURSOR, str(after))
-                    with self._down_lock:
-                        down = ", ".join(sorted(self.down))
-                    yield SweepPaused(
-                        after_link=after, reason=f"{down} down" if down else "stopping"
-                    )
+                    yield SweepPaused(after_link=after, reason=held)
                     return
                 links += 1
-                stored = CommentState(known=known, comments=comments)
-                reconciled += yield from self._sweep_link(link, stored)
+                if swept:
+                    reconciled += 1
                 after = link.id
             self.store.set_cursor(SWEEP_CURSOR, str(after))
         self.store.set_cursor(SWEEP_CURSOR, SWEEP_DONE)
         yield SweepFinished(links=links, reconciled=reconciled)
 
-    def _sweep_link(self, link: LinkRecord, stored: CommentState) -> Generator[Event, None, bool]:
-        """Sweep one link as a page read it; True when it was reconciled.
+    def _sweep_held(self) -> str | None:
+        """Why the sweep must not go on now: the trackers down or throttled; None when none is."""
+        now = self.clock()
+        with self._down_lock:
+            self.throttled = {t: until for t, until in self.throttled.items() if until > now}
+            held = [f"{t} down" for t in sorted(self.down)] + [
+                f"{t} rate-limited until {until:%H:%M:%S} UTC"
+                for t, until in sorted(self.throttled.items())
+                if t not in self.down
+            ]
+        return ", ".join(held) or None
+
+    def _sweep_link(
+        self, link: LinkRecord, stored: CommentState
+    ) -> Generator[Event, None, bool | None]:
+        """Sweep one link as a page read it; True when it was reconciled, None when a tracker's
+        rate limit stopped its reads (the sweep pauses before it, and nothing was written).
 
         A settled link whose tickets all hold what the page knows of it costs their reads and
         nothing else: had anyone written to it since the page was read, its tickets would show
@@ -750,8 +770,17 @@ class Engine:
         """
         with self.links.hold(link.key):
             fresh = Fresh()
-            if self._quiet(link, stored, fresh):
-                return False
+            try:
+                if self._quiet(link, stored, fresh):
+                    return False
+            except RateLimited as exc:
+                # A read only, after the call slept out shorter waits: the tracker's budget
+                # is spent for longer than a call may wait, and so for every link after this.
+                with self._down_lock:
+                    self.throttled[exc.tracker] = self.clock() + dt.timedelta(
+                        seconds=exc.retry_after
+                    )
+                return None
             current = self.store.link(link.id)
             if current is not None and current.key == link.key:
                 yield from self._sync_due(current, fresh=fresh)
@@ -761,11 +790,13 @@ class Engine:
 
     def _quiet(self, link: LinkRecord, stored: CommentState, fresh: Fresh) -> bool:
         """Whether ``link`` is settled and every one of its tickets holds only what it knows;
-        ``fresh`` gets what was read."""
+        ``fresh`` gets what was read. A read's ``RateLimited`` is the sweep's to act on."""
         if link.state != "active" or link.failures:
             return False
         state = self.reconciler.settled(link, stored)
         try:
             return state is not None and self._echoes(link, tuple(link.refs), state, fresh)
+        except RateLimited:
+            raise
         except (ParkLink, TrackerError):
             return False  # the full reconcile meets it again and decides what it means

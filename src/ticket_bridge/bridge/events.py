@@ -153,7 +153,7 @@ class SweepFinished(Frozen):
 
 
 class SweepPaused(Frozen):
-    """A sweep stopped short, its place kept: the daemon stopping, or a tracker down."""
+    """A sweep stopped short, its place kept: the daemon stopping, a tracker down or throttled."""
 
     event: Literal["sweep_paused"] = "sweep_paused"
     after_link: int
