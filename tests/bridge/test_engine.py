@@ -241,6 +241,21 @@ def test_a_sweep_over_settled_links_reads_their_tickets_and_writes_nothing(world
         assert {op: n for op, n in extra.items() if n} == {"read": 3, "comments": 3}, name
 
 
+def test_a_sweeps_reads_are_no_sightings_and_a_workers_are(world: World) -> None:
+    """Sightings keep the latest 20,000: a sweep's read of every quiet ticket would push out
+    the ones deliveries and feeds will name, and cross to the receivers one message each."""
+    ticket = world.zendesk.open_ticket("Broken", kind="incident", status="new")
+    world.settle()
+    sightings: list[tuple[str, str]] = []
+    world.engine.sightings.listeners.append(lambda t, i, *_: sightings.append((t, i)))
+    list(world.engine.sweep())
+    assert sightings == []
+    world.zendesk.edit(ticket, priority="high")
+    list(world.engine.sweep())  # the reads that found the change reconcile it, and its writes
+    assert ("zendesk", ticket) not in sightings
+    assert {t for t, _ in sightings} == {"jira", "clickup"}, "written back: seen"
+
+
 def test_a_delivery_about_a_new_comment_reads_only_its_ticket_and_posts_the_mirrors(
     world: World,
 ) -> None:

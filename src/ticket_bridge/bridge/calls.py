@@ -2,7 +2,8 @@
 
 One wrapper per tracker, so a call pays for one lookup: the slot is taken only by a daemon's
 bound worker threads (``Slots``), and a ticket read, created or written back is noted as a
-sighting (``Sightings``) so that feeds and deliveries about that version need no read.
+sighting (``Sightings``, when given one) so that feeds and deliveries about that version need
+no read.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ class Calls:
     """Every attribute is the adapter's own; its methods are looked up at each call (so a patched
     one is honoured), its properties once (they are fixed)."""
 
-    def __init__(self, adapter: object, tracker: str, slots: Slots, sightings: Sightings) -> None:
+    def __init__(
+        self, adapter: object, tracker: str, slots: Slots, sightings: Sightings | None
+    ) -> None:
         self._adapter = adapter
         self._tracker = tracker
         self._slots = slots
@@ -35,7 +38,7 @@ class Calls:
             return value
         method: Callable[..., Any] = value
         tracker, slots, sightings = self._tracker, self._slots, self._sightings
-        seeing = name in SEEING
+        seeing = sightings if name in SEEING else None
 
         def call(*args: Any, **kwargs: Any) -> Any:
             if slots.limit_here():
@@ -43,8 +46,8 @@ class Calls:
                     answer = method(*args, **kwargs)
             else:
                 answer = method(*args, **kwargs)
-            if seeing and isinstance(answer, NativeTicket):
-                sightings.saw(tracker, answer)
+            if seeing is not None and isinstance(answer, NativeTicket):
+                seeing.saw(tracker, answer)
             return answer
 
         return call

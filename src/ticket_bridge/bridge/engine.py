@@ -164,6 +164,13 @@ class Engine:
             name: cast(Adapter, Calls(adapter, name, self.slots, self.sightings))
             for name, adapter in self.adapters.items()
         }
+        # The sweep reads every ticket: noted as sightings, its reads of tickets no feed and no
+        # delivery will name would push the workers' recent ones out of those kept, and cross
+        # to the receivers one message each.
+        self._sweep_calls: dict[str, Adapter] = {
+            name: cast(Adapter, Calls(adapter, name, self.slots, None))
+            for name, adapter in self.adapters.items()
+        }
         self.policy = policy
         self.retry = retry or CallRetry(policy.retry)
         self.clock = clock
@@ -255,11 +262,11 @@ class Engine:
         fresh: Fresh,
     ) -> bool:
         """Whether every trigger's ticket holds only what the link knows; ``fresh`` gets what
-        was read, up to the first that differs."""
+        was read, up to the first that differs. For the sweep: its reads are no sightings."""
         for tracker in triggers:
             ref = link.refs[tracker]
             try:
-                native = self.retry(partial(self._calls[tracker].read, ref.native_id))
+                native = self.retry(partial(self._sweep_calls[tracker].read, ref.native_id))
             except NotFound as exc:
                 raise ParkLink(
                     f"{tracker}:{ref.native_id} no longer exists (deleted or moved); "
@@ -747,6 +754,8 @@ class Engine:
 
     def _sweep_held(self) -> str | None:
         """Why the sweep must not go on now: the trackers down or throttled; None when none is."""
+        if not (self.down or self.throttled):  # asked before each link: the common case first
+            return None
         now = self.clock()
         with self._down_lock:
             self.throttled = {t: until for t, until in self.throttled.items() if until > now}
