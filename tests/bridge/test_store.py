@@ -86,6 +86,20 @@ def test_a_link_keeps_its_refs_bases_and_canonical_state(store: Store) -> None:
     assert [a.reason for a in store.audit(link_id)] == ["changed in jira", "routed"]
 
 
+def test_a_base_reads_back_as_written_even_where_the_fast_json_parser_refuses(
+    store: Store,
+) -> None:
+    """SQLite's JSON columns are read by pydantic-core's parser, which refuses a lone surrogate
+    that ``json.dumps`` writes escaped; such a value still reads back, by the standard parser."""
+    link_id = created(store)
+    base = {"title": "half an emoji \ud83d", "estimate": 1e308, "labels": ["a", {"b": None}]}
+    store.add_ref(link_id, RefRecord(tracker="jira", native_id="ENG-1", base=base))
+    link = store.link(link_id)
+    assert link is not None and link.refs["jira"].base == base
+    [(paged, _, _)] = store.link_page(0, 10)
+    assert paged.refs["jira"].base == base
+
+
 def test_a_refs_native_kind_is_kept_and_a_kind_never_recorded_is_told_from_none(
     store: Store,
 ) -> None:
