@@ -84,9 +84,10 @@ READING = "ticket_bridge_reading"
 
 
 def _json_loads(text: str | bytes) -> Any:
-    """A JSON column read back on SQLite: pydantic-core's parser, three times the standard
-    one's speed on a link's small documents (a sweep reads four a link); the standard one for
-    what it refuses (a lone surrogate, which ``json.dumps`` writes escaped)."""
+    """JSON the store wrote, read back (SQLite's JSON columns, a ref's native kind):
+    pydantic-core's parser, three times the standard one's speed on a link's small documents (a
+    sweep reads four a link); the standard one for what it refuses (a lone surrogate, which
+    ``json.dumps`` writes escaped)."""
     try:
         return from_json(text)
     except ValueError:
@@ -135,6 +136,7 @@ _SPAN: tuple[sa.BindParameter[int], sa.BindParameter[int]] = (
     sa.bindparam("first", type_=sa.Integer),
     sa.bindparam("last", type_=sa.Integer),
 )
+_REFS_IN_SPAN = sa.select(*_REF_COLUMNS).where(t.refs.c.link_id.between(*_SPAN))
 _COMMENTS_IN_SPAN = (
     sa.select(t.comments)
     .where(t.comments.c.link_id.between(*_SPAN))
@@ -512,9 +514,7 @@ class Store:
         link_id, key, kind, origin, canonical, state, reason, failures, retry_at = row
         if ref_rows is None:
             assert conn is not None, "the refs are read in the link's transaction"
-            ref_rows = conn.execute(
-                sa.select(*_REF_COLUMNS).where(t.refs.c.link_id == link_id)
-            ).all()
+            ref_rows = conn.execute(_REFS_IN_SPAN, {"first": link_id, "last": link_id}).all()
         refs: dict[str, RefRecord] = {}
         for _, tracker, native_id, base, remote_updated, native_kind in ref_rows:
             # unvalidated: the row was written from a RefRecord, and checking every base's
@@ -621,9 +621,7 @@ class Store:
                 return []
             span = (rows[0].id, rows[-1].id)
             refs: dict[int, list[Sequence[Any]]] = {}
-            for ref in conn.execute(
-                sa.select(*_REF_COLUMNS).where(t.refs.c.link_id.between(*span))
-            ).all():
+            for ref in conn.execute(_REFS_IN_SPAN, {"first": span[0], "last": span[1]}).all():
                 refs.setdefault(ref[0], []).append(ref)
             maps = self._comment_maps_of(conn, span)
             comments = self._comments_of(conn, span) if maps else {}
