@@ -560,9 +560,10 @@ class Store:
     def link_key_for(self, tracker: str, native_id: str) -> str | None:
         """The key of the link holding the ticket: what to lock before reading the link."""
         with self._read("read link") as conn:
-            key = conn.execute(_KEY_OF_TICKET, {"tracker": tracker, "native_id": native_id})
-            found = key.scalar()
-        return None if found is None else str(found)
+            key = conn.execute(
+                _KEY_OF_TICKET, {"tracker": tracker, "native_id": native_id}
+            ).scalar()
+        return None if key is None else str(key)
 
     def link_record(
         self, tracker: str, native_id: str
